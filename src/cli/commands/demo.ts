@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.js';
+import { generateEvents } from '../../demo/generate.js';
+import { startEmbeddedPostgres, startEmbeddedSqs, type EmbeddedPostgres, type EmbeddedSqs } from '../../demo/embedded.js';
+import { initDb } from '../../sink/schema.js';
+import { createSqsClient } from '../../source/client.js';
+import { sendBodies } from '../../source/send.js';
+import { createContext } from '../context.js';
+import { formatTable } from '../output.js';
+import { drainWith } from './drain.js';
+import { buildReport, formatReport } from './report.js';
+
+const say = (line = '') => process.stdout.write(`${line}\n`);
+
+export function demoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('Zero-setup demo: embedded SQS (fauxqs) and PostgreSQL, a generated data set, a full drain, a report. Cleans up after itself.')
+    .option('-n, --count <n>', 'events to generate', (v) => Math.max(1, Number.parseInt(v, 10) || 1000), 1000)
+    .option('--seed <n>', 'seed for the generated data', (v) => Number.parseInt(v, 10) || 1, 7)
+    .option('--mask-mode <mode>', 'hmac or siv', 'hmac')
+    .action(async (opts: { count: number; seed: number; maskMode: string }) => {
+      const env: Record<string, string | undefined> = { ...process.env };
+      let sqsServer: EmbeddedSqs | undefined;
+      let pgServer: EmbeddedPostgres | undefined;
+      const cleanup = async () => {
+        await sqsServer?.stop().catch(() => {});
+        await pgServer?.destroy().catch(() => {});
+      };
+      const onSignal = () => void cleanup().finally(() => process.exit(130));
+      process.once('SIGINT', onSignal);
+      try {
+        if (!env.PII_KEY && !env.PII_KEY_FILE && !env.PII_KEYRING && !env.PII_KEYRING_FILE) {
+          env.PII_KEY = randomBytes(32).toString('base64');
+          say('No PII_KEY set: generated a throwaway masking key for this demo (kept in memory only).');
+        }
+        say('Starting an embedded SQS emulator (fauxqs) and an embedded PostgreSQL…');
+        [sqsServer, pgServer] = await Promise.all([startEmbeddedSqs(), startEmbeddedPostgres()]);
+        const sqs = createSqsClient({ queueUrl: sqsServer.endpoint, sqsEndpoint: sqsServer.endpoint, region: 'us-east-1' }, env);
+        const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'login-queue' }))).QueueUrl ?? '';
+        const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'login-queue-dlq' }))).QueueUrl ?? '';
+        Object.assign(env, {
+          SQS_QUEUE_URL: queueUrl,
+          SQS_DLQ_URL: dlqUrl,
+          AWS_ENDPOINT_URL_SQS: sqsServer.endpoint,
+          DATABASE_URL: pgServer.url,
+          PII_MASK_MODE: opts.maskMode,
+          LOG_LEVEL: env.LOG_LEVEL ?? 'error',
+        });
+        const ctx = createContext(loadConfig(env), env);
+        try {
+          await initDb(ctx.pool());
+          const { bodies, valid } = generateEvents(opts.count, opts.seed);
+          await sendBodies(sqs, queueUrl, bodies);
+          say(`Sent ${bodies.length} generated login events (${bodies.length - valid} deliberately malformed) to ${queueUrl}`);
+          say();
+          await drainWith(ctx, false, process.stderr.isTTY === true);
+          const sample = await ctx.pool().query('SELECT user_id, device_type, masked_ip, masked_device_id, locale, login_etl_app_version(app_version) AS app_version, create_date FROM user_logins LIMIT 5');
+          say('\nA few rows of user_logins (ip and device_id are masked):');
+          say(formatTable(sample.rows as Record<string, unknown>[]));
+          say();
+          say(formatReport(await buildReport(ctx.pool(), 5)));
+          say('Demo finished; the embedded services are being removed. Next: `login-etl --help`, README.md.');
+        } finally {
+          await ctx.close();
+          sqs.destroy();
+        }
+      } finally {
+        process.off('SIGINT', onSignal);
+        await cleanup();
+      }
+    });
+}

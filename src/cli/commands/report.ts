@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import type pg from 'pg';
+import { pgFailureToError } from '../../sink/errors.js';
+import { createContext } from '../context.js';
+import { addSettingOptions, configFrom, SINK_KEYS } from '../options.js';
+import { formatTable } from '../output.js';
+
+export interface Report {
+  totals: { rows: number; users: number; ips: number; devices: number };
+  byDeviceType: Record<string, unknown>[];
+  byLocale: Record<string, unknown>[];
+  sharedIps: Record<string, unknown>[];
+  sharedDevices: Record<string, unknown>[];
+}
+
+/** The analyst report: totals, then the duplicate views created by init-db. */
+export async function buildReport(db: pg.Pool, limit: number): Promise<Report> {
+  const q = async (sql: string, params: unknown[] = []) => (await db.query(sql, params)).rows as Record<string, unknown>[];
+  const [totals] = await q(
+    `SELECT count(*)::int AS rows, count(DISTINCT user_id)::int AS users, count(DISTINCT masked_ip)::int AS ips,
+            count(DISTINCT masked_device_id)::int AS devices FROM user_logins`,
+  );
+  return {
+    totals: totals as Report['totals'],
+    byDeviceType: await q(`SELECT coalesce(device_type, '(null)') AS device_type, count(*)::int AS logins, count(DISTINCT user_id)::int AS users
+                             FROM user_logins GROUP BY 1 ORDER BY 2 DESC, 1`),
+    byLocale: await q(`SELECT coalesce(locale, '(null)') AS locale, count(*)::int AS logins, count(DISTINCT user_id)::int AS users
+                         FROM user_logins GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $1`, [limit]),
+    sharedIps: await q(`SELECT masked_ip, users, devices, logins, first_seen, last_seen, latest_app_version
+                          FROM login_etl_shared_ips ORDER BY users DESC, logins DESC, masked_ip LIMIT $1`, [limit]),
+    sharedDevices: await q(`SELECT masked_device_id, users, ips, logins, first_seen, last_seen, latest_app_version
+                              FROM login_etl_shared_devices ORDER BY users DESC, ips DESC, masked_device_id LIMIT $1`, [limit]),
+  };
+}
+
+export function formatReport(r: Report): string {
+  const t = r.totals;
+  const section = (title: string, rows: Record<string, unknown>[]) => `${title}\n${rows.length ? formatTable(rows) : '(none)'}\n`;
+  return [
+    `user_logins: ${t.rows} rows, ${t.users} users, ${t.ips} distinct masked ips, ${t.devices} distinct masked devices\n`,
+    section('By device type', r.byDeviceType),
+    section('By locale', r.byLocale),
+    section('Masked IPs shared by several users (login_etl_shared_ips)', r.sharedIps),
+    section('Devices with several users or ≥ 3 IPs (login_etl_shared_devices)', r.sharedDevices),
+  ].join('\n');
+}
+
+export function reportCommand(program: Command): void {
+  const cmd = program
+    .command('report')
+    .description('Print totals by device type and locale, and the groups of repeated masked ips and devices.')
+    .option('--limit <n>', 'rows per table', (v) => Math.max(1, Number.parseInt(v, 10) || 20), 20)
+    .option('--json', 'print the report as JSON');
+  addSettingOptions(cmd, [...SINK_KEYS, 'logLevel']);
+  cmd.action(async (opts: { limit: number; json?: boolean }) => {
+    const ctx = createContext(configFrom(cmd));
+    try {
+      const report = await buildReport(ctx.pool(1), opts.limit).catch((err: unknown) => {
+        throw pgFailureToError(err, ctx.pgTarget);
+      });
+      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+    } finally {
+      await ctx.close();
+    }
+  });
+}

@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { createPipelineEvents } from '../../pipeline/events.js';
+import { createMetrics, queueDepthGauge } from '../../observability/metrics.js';
+import { startHttpEndpoints } from '../../observability/server.js';
+import { describePgError } from '../../sink/errors.js';
+import { pruneLedger } from '../../sink/ledger.js';
+import { checkSchema } from '../../sink/schema.js';
+import { describeSqsError } from '../../source/errors.js';
+import { queueDepth } from '../../source/queue.js';
+import { consume } from '../consume.js';
+import { createContext } from '../context.js';
+import { addSettingOptions, configFrom, PIPELINE_KEYS } from '../options.js';
+
+export function runCommand(program: Command): void {
+  const cmd = program
+    .command('run')
+    .description('Consume the queue continuously; serve /healthz, /readyz and /metrics; stop gracefully on SIGINT/SIGTERM.');
+  addSettingOptions(cmd, [...PIPELINE_KEYS, 'waitTimeSeconds', 'metricsPort']);
+  cmd.action(async () => {
+    const ctx = createContext(configFrom(cmd));
+    const { config: c, log } = ctx;
+    const events = createPipelineEvents();
+    const registry = createMetrics(events);
+    const depth = queueDepthGauge(registry);
+    let sinkUp = true;
+    events.on('sink', (s) => (sinkUp = s === 'up'));
+    const http = await startHttpEndpoints({
+      port: c.metricsPort,
+      host: c.metricsHost,
+      registry,
+      ready: async () => {
+        if (!sinkUp) return { ok: false, reason: 'PostgreSQL unavailable; receiving paused' };
+        try {
+          await checkSchema(ctx.pool());
+        } catch (err) {
+          return { ok: false, reason: err instanceof Error && err.name === 'ConfigError' ? err.message : describePgError(err, ctx.pgTarget) };
+        }
+        try {
+          const d = await queueDepth(ctx.sqs(), c.queueUrl);
+          depth.set({ state: 'visible' }, d.visible);
+          depth.set({ state: 'in_flight' }, d.inFlight);
+          depth.set({ state: 'delayed' }, d.delayed);
+        } catch (err) {
+          return { ok: false, reason: describeSqsError(err, c.queueUrl) };
+        }
+        return { ok: true };
+      },
+    });
+    log.info({ port: http.port }, 'serving /healthz, /readyz and /metrics');
+    const depthTimer = setInterval(() => {
+      queueDepth(ctx.sqs(), c.queueUrl).then((d) => {
+        depth.set({ state: 'visible' }, d.visible);
+        depth.set({ state: 'in_flight' }, d.inFlight);
+        depth.set({ state: 'delayed' }, d.delayed);
+      }, () => {});
+    }, 15_000);
+    const prune = () =>
+      pruneLedger(ctx.pool(), c.ledgerRetentionDays).then(
+        (n) => n > 0 && log.info({ deleted: n, retentionDays: c.ledgerRetentionDays }, 'pruned the ledger'),
+        (err: unknown) => log.warn({ err: { message: describePgError(err, ctx.pgTarget) } }, 'ledger prune failed; will retry'),
+      );
+    const pruneTimer = setInterval(() => void prune(), c.ledgerPruneIntervalMs);
+    depthTimer.unref();
+    pruneTimer.unref();
+    try {
+      await consume(ctx, { untilEmpty: false, events, onStart: () => void prune() });
+    } finally {
+      clearInterval(depthTimer);
+      clearInterval(pruneTimer);
+      await http.close();
+      await ctx.close();
+    }
+  });
+}

@@ -1,0 +1,36 @@
+import { Option, type Command } from 'commander';
+import { loadConfig, type Config, type Env } from '../config/load.js';
+import { SETTINGS, type Setting, type SettingKey } from '../config/spec.js';
+
+const attributeOf = (flag: string): string => new Option(flag).attributeName();
+
+/** Adds the CLI flags of the given settings to a command; help shows each one's variable and default. */
+export function addSettingOptions(cmd: Command, keys: readonly SettingKey[]): Command {
+  for (const key of keys) {
+    const s: Setting = SETTINGS[key];
+    if (!s.flag) continue;
+    const shown = s.secret || s.default === undefined ? '' : `; default ${JSON.stringify(s.default)}`;
+    cmd.addOption(new Option(s.flag, `${s.doc.replace(/`/g, '')} [env ${s.env}${shown}]`));
+  }
+  return cmd;
+}
+
+/** Validated settings for a command: its flags win over the environment. */
+export function configFrom(cmd: Command, env: Env = process.env): Config {
+  const opts = cmd.optsWithGlobals<Record<string, unknown>>();
+  const flags: Partial<Record<SettingKey, unknown>> = {};
+  for (const [key, s] of Object.entries(SETTINGS) as [SettingKey, Setting][]) {
+    if (!s.flag) continue;
+    const v = opts[attributeOf(s.flag)];
+    if (v !== undefined) flags[key] = v;
+  }
+  return loadConfig(env, flags);
+}
+
+export const SOURCE_KEYS: readonly SettingKey[] = ['queueUrl', 'dlqUrl', 'sqsEndpoint', 'region'];
+export const SINK_KEYS: readonly SettingKey[] = ['databaseUrl'];
+export const KEY_KEYS: readonly SettingKey[] = ['piiKeyFile', 'piiKeyringFile', 'piiMaskMode', 'strictKeyFiles'];
+export const PIPELINE_KEYS: readonly SettingKey[] = [
+  ...SOURCE_KEYS, ...SINK_KEYS, ...KEY_KEYS, 'receivers', 'visibilityTimeoutSeconds', 'maxInFlight', 'batchSize',
+  'batchMaxAgeMs', 'sinkConcurrency', 'shutdownTimeoutMs', 'fieldMap', 'logLevel',
+];

@@ -1,0 +1,13 @@
+/** A fault the user can fix: bad flags, environment or setup. The CLI prints `message` alone and exits 2. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly exitCode = 2;
+  constructor(
+    message: string,
+    /** The setting at fault, e.g. `PII_KEY`, when there is one. */
+    readonly setting?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,51 @@
+import type { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { SETTINGS, type Setting, type SettingKey } from './spec.js';
+
+export type Config = { -readonly [K in SettingKey]: z.output<(typeof SETTINGS)[K]['schema']> };
+export type Env = Record<string, string | undefined>;
+export type Flags = Partial<Record<SettingKey, unknown>>;
+
+/** Where a setting's raw value came from, for error messages: the flag if given, else the variable. */
+function sourceName(s: Setting, fromFlag: boolean): string {
+  const flag = s.flag?.split(' ')[0];
+  return fromFlag && flag ? flag : flag ? `${s.env} (${flag})` : s.env;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'too_big':
+      return `must be at most ${String(issue.maximum)}`;
+    case 'too_small':
+      return `must be at least ${String(issue.minimum)}`;
+    case 'invalid_type':
+      return issue.expected === 'number' || issue.expected === 'int' ? 'must be a whole number' : `must be a ${issue.expected}`;
+    case 'invalid_value':
+      return `must be one of: ${issue.values.map(String).join(', ')}`;
+    case 'invalid_union':
+      return 'must be true or false';
+    default:
+      return issue.message;
+  }
+}
+
+/**
+ * Validates flags (which win) and environment variables against SETTINGS and applies defaults.
+ * Throws a ConfigError naming the first bad setting; values are never echoed, so secrets stay out of errors.
+ */
+export function loadConfig(env: Env = process.env, flags: Flags = {}): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(SETTINGS) as [SettingKey, Setting][]) {
+    const flagValue = flags[key];
+    const envValue = [s.env, ...(s.alsoEnv ?? [])].map((n) => env[n]).find((v) => v !== undefined && v !== '');
+    const raw = flagValue ?? envValue ?? s.default;
+    const parsed = s.schema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const why = issue ? describeIssue(issue) : 'is invalid';
+      throw new ConfigError(`${sourceName(s, flagValue !== undefined)} ${why}`, s.env);
+    }
+    out[key] = parsed.data;
+  }
+  return out as Config;
+}

@@ -1,0 +1,157 @@
+import { z } from 'zod';
+
+/** The reference LocalStack queue and Postgres, used when nothing is configured. */
+export const REFERENCE_QUEUE_URL = 'http://localhost:4566/000000000000/login-queue';
+export const REFERENCE_DATABASE_URL = 'postgres://postgres:postgres@localhost:5432/postgres';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const url = z.string().refine((s) => URL.canParse(s), 'must be a URL such as http://host:port/path');
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+
+/**
+ * Every setting the tool reads: its environment variable, optional CLI flag, default and meaning.
+ * This table is the single source of truth; the README's configuration table is checked against it.
+ */
+export const SETTINGS = {
+  queueUrl: {
+    env: 'SQS_QUEUE_URL', flag: '--queue-url <url>', default: REFERENCE_QUEUE_URL, schema: url,
+    doc: 'Source queue URL.',
+  },
+  dlqUrl: {
+    env: 'SQS_DLQ_URL', flag: '--dlq-url <url>', default: undefined, schema: url.optional(),
+    doc: 'Dead-letter queue for rejected messages. Unset: rejects stay on the source queue for its own redrive policy.',
+  },
+  sqsEndpoint: {
+    env: 'AWS_ENDPOINT_URL_SQS', alsoEnv: ['AWS_ENDPOINT_URL'], flag: '--endpoint <url>', default: undefined,
+    schema: url.optional(),
+    doc: "SQS endpoint. Unset and the queue URL is not an AWS host: the queue URL's origin.",
+  },
+  region: {
+    env: 'AWS_REGION', alsoEnv: ['AWS_DEFAULT_REGION'], flag: '--region <name>', default: 'us-east-1',
+    schema: z.string().regex(/^[a-z0-9-]+$/, 'must be an AWS region name such as us-east-1'),
+    doc: 'AWS region. Credentials come from the AWS SDK chain; for a non-AWS endpoint without credentials, dummy ones are used.',
+  },
+  receivers: {
+    env: 'SQS_RECEIVERS', flag: '--receivers <n>', default: 8, schema: int(1, 64),
+    doc: 'Concurrent long-poll ReceiveMessage loops.',
+  },
+  waitTimeSeconds: {
+    env: 'SQS_WAIT_TIME_SECONDS', flag: '--wait-time <s>', default: 20, schema: int(0, 20),
+    doc: 'Long-poll wait of each receive in `run`.',
+  },
+  drainWaitTimeSeconds: {
+    env: 'DRAIN_WAIT_TIME_SECONDS', flag: '--drain-wait-time <s>', default: 1, schema: int(0, 20),
+    doc: 'Long-poll wait in `drain`; an empty receive of this length (and an empty queue) ends the drain.',
+  },
+  visibilityTimeoutSeconds: {
+    env: 'SQS_VISIBILITY_TIMEOUT', flag: '--visibility-timeout <s>', default: 30, schema: int(2, 43200),
+    doc: 'Visibility timeout asked for on receive; the heartbeat extends it for messages still in flight.',
+  },
+  maxInFlight: {
+    env: 'MAX_IN_FLIGHT', flag: '--max-in-flight <n>', default: 2000, schema: int(10, 100000),
+    doc: 'Messages received but not yet deleted; receiving pauses above it (backpressure).',
+  },
+  batchSize: {
+    env: 'BATCH_SIZE', flag: '--batch-size <n>', default: 500, schema: int(1, 10000),
+    doc: 'Rows per Postgres transaction; a batch flushes when it is this full…',
+  },
+  batchMaxAgeMs: {
+    env: 'BATCH_MAX_AGE_MS', flag: '--batch-max-age <ms>', default: 200, schema: int(1, 60000),
+    doc: '…or when its oldest row is this old.',
+  },
+  sinkConcurrency: {
+    env: 'SINK_CONCURRENCY', flag: '--sink-concurrency <n>', default: 2, schema: int(1, 32),
+    doc: 'Batches written to Postgres at once (pool size is this plus one).',
+  },
+  shutdownTimeoutMs: {
+    env: 'SHUTDOWN_TIMEOUT_MS', flag: '--shutdown-timeout <ms>', default: 20000, schema: int(0, 600000),
+    doc: 'On SIGTERM/SIGINT, time allowed to flush, commit and delete; unfinished work reappears on the queue.',
+  },
+  retryBaseMs: {
+    env: 'RETRY_BASE_MS', default: 200, schema: int(1, 60000),
+    doc: 'First back-off after a Postgres or SQS failure (doubles, with full jitter).',
+  },
+  retryMaxMs: {
+    env: 'RETRY_MAX_MS', default: 15000, schema: int(1, 600000),
+    doc: 'Longest back-off between retries.',
+  },
+  databaseUrl: {
+    env: 'DATABASE_URL', flag: '--database-url <url>', default: undefined,
+    schema: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+    doc: `PostgreSQL connection string (\`sslmode\`, \`sslrootcert\` honoured). Unset: the \`PG*\` variables if any are set, else \`${REFERENCE_DATABASE_URL}\`.`,
+  },
+  ledgerRetentionDays: {
+    env: 'LEDGER_RETENTION_DAYS', default: 15, schema: int(1, 3650),
+    doc: 'Days a processed MessageId stays in the idempotency ledger (longer than the 14-day SQS maximum retention).',
+  },
+  ledgerPruneIntervalMs: {
+    env: 'LEDGER_PRUNE_INTERVAL_MS', default: 3_600_000, schema: int(1000, 86_400_000),
+    doc: 'How often `run` prunes the ledger.',
+  },
+  piiKey: {
+    env: 'PII_KEY', default: undefined, secret: true, schema: z.string().optional(),
+    doc: 'Masking key: base64, at least 32 bytes (`login-etl keygen`). Key version 1.',
+  },
+  piiKeyFile: {
+    env: 'PII_KEY_FILE', flag: '--key-file <path>', default: undefined, schema: z.string().min(1).optional(),
+    doc: 'File holding the base64 key (e.g. a mounted secret). Must not be readable by group/others.',
+  },
+  piiKeyring: {
+    env: 'PII_KEYRING', default: undefined, secret: true, schema: z.string().optional(),
+    doc: 'JSON keyring with several versioned keys, one primary (see docs/privacy.md). Overrides PII_KEY.',
+  },
+  piiKeyringFile: {
+    env: 'PII_KEYRING_FILE', flag: '--keyring-file <path>', default: undefined, schema: z.string().min(1).optional(),
+    doc: 'File holding the JSON keyring.',
+  },
+  piiMaskMode: {
+    env: 'PII_MASK_MODE', flag: '--mask-mode <mode>', default: 'hmac', schema: z.enum(['hmac', 'siv']),
+    doc: '`hmac`: irreversible HMAC-SHA-256 tokens. `siv`: reversible AES-SIV tokens (`login-etl reveal`).',
+  },
+  strictKeyFiles: {
+    env: 'PII_STRICT_KEY_FILES', flag: '--strict', default: false, schema: bool,
+    doc: 'Refuse (instead of warn about) key files readable by group or others.',
+  },
+  auditLogFile: {
+    env: 'PII_AUDIT_LOG', flag: '--audit-log <path>', default: undefined, schema: z.string().min(1).optional(),
+    doc: '`reveal` and `rekey` append one JSON audit line per use here (they always log it too).',
+  },
+  fieldMap: {
+    env: 'FIELD_MAP', flag: '--field-map <json>', default: undefined, schema: z.string().optional(),
+    doc: 'JSON object column → dotted source path, e.g. `{"ip":"client.ip"}`; unlisted columns keep the flat reference path.',
+  },
+  logLevel: {
+    env: 'LOG_LEVEL', flag: '--log-level <level>', default: 'info',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    doc: 'pino log level. Logs are JSON on stderr, pretty on a TTY.',
+  },
+  metricsPort: {
+    env: 'METRICS_PORT', flag: '--metrics-port <port>', default: 9464, schema: int(0, 65535),
+    doc: '`run` serves /healthz, /readyz and /metrics here (0: any free port).',
+  },
+  metricsHost: {
+    env: 'METRICS_HOST', default: '0.0.0.0', schema: z.string().min(1),
+    doc: 'Address the HTTP endpoints bind to.',
+  },
+} as const satisfies Record<string, Setting>;
+
+export interface Setting {
+  env: string;
+  alsoEnv?: readonly string[];
+  flag?: string;
+  default: unknown;
+  secret?: boolean;
+  schema: z.ZodType;
+  doc: string;
+}
+
+export type SettingKey = keyof typeof SETTINGS;
+
+/** Every environment variable the tool reads, including the AWS/PG ones it passes through. */
+export const KNOWN_ENV = new Set<string>([
+  ...Object.values(SETTINGS).flatMap((s: Setting) => [s.env, ...(s.alsoEnv ?? [])]),
+  'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE',
+  'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE', 'PGSSLMODE', 'PGSSLROOTCERT', 'PGAPPNAME',
+]);

@@ -1,0 +1,24 @@
+import { EventEmitter } from 'node:events';
+import type { RejectReason } from '../transform/validate.js';
+
+/**
+ * What the pipeline reports as it works. Metrics, progress bars and tests subscribe;
+ * the pipeline itself knows nothing about Prometheus.
+ */
+export interface PipelineEventMap {
+  received: [count: number];
+  written: [count: number];
+  duplicates: [count: number];
+  rejected: [reason: RejectReason];
+  deleted: [count: number];
+  /** A committed batch: its size and how long the commit took. */
+  batch: [size: number, seconds: number];
+  /** A failed call to a dependency, by SQLSTATE or SQS error name. */
+  error: [component: 'sqs' | 'pg', code: string];
+  inFlight: [count: number];
+  /** Postgres became unavailable (receiving pauses) or available again. */
+  sink: [state: 'up' | 'down'];
+}
+
+export type PipelineEvents = EventEmitter<PipelineEventMap>;
+export const createPipelineEvents = (): PipelineEvents => new EventEmitter<PipelineEventMap>();

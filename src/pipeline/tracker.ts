@@ -1,0 +1,96 @@
+import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import type { Logger } from 'pino';
+import { chunk, extendVisibility } from '../source/queue.js';
+
+/**
+ * Messages received and not yet deleted (or let go). A heartbeat extends the visibility of those
+ * nearing their timeout, so a slow batch or a Postgres outage does not cause a redelivery mid-write.
+ */
+export interface Tracker {
+  readonly size: number;
+  add(msg: Message): void;
+  /** Forget a message: deleted, or deliberately left for the queue to redeliver. */
+  release(msgs: readonly Message[]): void;
+  /** Resolves when size drops below `limit`, or immediately if it already is. */
+  whenBelow(limit: number): Promise<void>;
+  start(): void;
+  stop(): void;
+}
+
+export interface TrackerOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  visibilityTimeoutSeconds: number;
+  log: Logger;
+  onSize?: (size: number) => void;
+  onError?: (code: string) => void;
+}
+
+export function createTracker(o: TrackerOptions): Tracker {
+  const visMs = o.visibilityTimeoutSeconds * 1000;
+  const live = new Map<string, { handle: string; deadline: number }>();
+  let waiters: { limit: number; resolve: () => void }[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let beating = false;
+
+  const changed = () => {
+    o.onSize?.(live.size);
+    const ready = waiters.filter((w) => live.size < w.limit);
+    waiters = waiters.filter((w) => live.size >= w.limit);
+    for (const w of ready) w.resolve();
+  };
+
+  async function beat(): Promise<void> {
+    if (beating) return;
+    beating = true;
+    try {
+      const now = Date.now();
+      const due = [...live.values()].filter((t) => t.deadline - now < visMs / 2);
+      await Promise.all(
+        chunk(due).map(async (group) => {
+          try {
+            const failed = await extendVisibility(o.sqs, o.queueUrl, group.map((t) => t.handle), o.visibilityTimeoutSeconds);
+            const failedIds = new Set(failed.map((f) => f.id));
+            group.forEach((t, i) => {
+              if (!failedIds.has(String(i))) t.deadline = now + visMs;
+            });
+          } catch (err) {
+            o.onError?.((err as Error).name);
+            o.log.warn({ err: { name: (err as Error).name } }, 'visibility heartbeat failed; will retry');
+          }
+        }),
+      );
+    } finally {
+      beating = false;
+    }
+  }
+
+  return {
+    get size() {
+      return live.size;
+    },
+    add(msg) {
+      const handle = msg.ReceiptHandle ?? '';
+      live.set(handle, { handle, deadline: Date.now() + visMs });
+      changed();
+    },
+    release(msgs) {
+      for (const m of msgs) live.delete(m.ReceiptHandle ?? '');
+      changed();
+    },
+    whenBelow(limit) {
+      if (live.size < limit) return Promise.resolve();
+      return new Promise((resolve) => waiters.push({ limit, resolve }));
+    },
+    start() {
+      timer ??= setInterval(() => void beat(), Math.max(500, visMs / 4));
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      for (const w of waiters) w.resolve();
+      waiters = [];
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import type pg from 'pg';
+import { ConfigError } from '../config/errors.js';
+
+export const TABLE = 'user_logins';
+export const LEDGER = 'login_etl_ledger';
+
+const SQL_DIR = new URL('../../sql/', import.meta.url);
+export const readSql = (name: string): string => readFileSync(new URL(name, SQL_DIR), 'utf8');
+
+/** Column → accepted types; varchar must be at least as wide as the reference table's. */
+const EXPECTED: Record<string, { varchar?: number; types?: string[] }> = {
+  user_id: { varchar: 128 },
+  device_type: { varchar: 32 },
+  masked_ip: { varchar: 256 },
+  masked_device_id: { varchar: 256 },
+  locale: { varchar: 32 },
+  app_version: { types: ['integer', 'bigint'] },
+  create_date: { types: ['date'] },
+};
+
+function columnProblem(name: string, type: string | undefined): string | undefined {
+  const want = EXPECTED[name];
+  if (!want) return undefined;
+  if (type === undefined) return `column ${name} is missing`;
+  if (want.varchar !== undefined) {
+    const m = /^character varying\((\d+)\)$/.exec(type);
+    if (type === 'text' || type === 'character varying' || (m && Number(m[1]) >= want.varchar)) return undefined;
+    return `column ${name} is ${type}; expected varchar(${want.varchar}) or wider`;
+  }
+  return want.types?.includes(type) ? undefined : `column ${name} is ${type}; expected ${want.types?.join(' or ')}`;
+}
+
+/** Fails with a clear ConfigError unless user_logins and the ledger exist with usable columns. */
+export async function checkSchema(db: pg.Pool | pg.Client): Promise<void> {
+  const { rows } = await db.query<{ rel: string; name: string; type: string }>(
+    `SELECT c.relname AS rel, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+       FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+      WHERE c.oid IN (to_regclass($1), to_regclass($2)) AND a.attnum > 0 AND NOT a.attisdropped`,
+    [TABLE, LEDGER],
+  );
+  const table = new Map(rows.filter((r) => r.rel === TABLE).map((r) => [r.name, r.type]));
+  if (table.size === 0) throw new ConfigError(`table ${TABLE} does not exist; run \`login-etl init-db\``, 'DATABASE_URL');
+  const problems = Object.keys(EXPECTED).map((c) => columnProblem(c, table.get(c))).filter((p) => p !== undefined);
+  if (problems.length > 0) throw new ConfigError(`table ${TABLE} has the wrong shape: ${problems.join('; ')}`, 'DATABASE_URL');
+  if (!rows.some((r) => r.rel === LEDGER)) {
+    throw new ConfigError(`ledger table ${LEDGER} does not exist; run \`login-etl init-db\``, 'DATABASE_URL');
+  }
+}
+
+/** Creates the reference table if missing, the ledger, and the analyst views. Safe to run concurrently. */
+export async function initDb(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('login-etl:init-db'))");
+    await client.query(readSql('init.sql'));
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,47 @@
+import type pg from 'pg';
+import type { LoginRow } from '../transform/transform.js';
+
+export interface LedgerRow {
+  /** The SQS MessageId: the idempotency key. */
+  messageId: string;
+  row: LoginRow;
+}
+
+/**
+ * One statement, hence one transaction: record every MessageId in the ledger, skipping ids already there,
+ * and insert only the rows whose id was new. Ids are sorted so concurrent batches lock in one order.
+ */
+const WRITE_SQL = `
+WITH batch AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::date[])
+    AS b(message_id, user_id, device_type, masked_ip, masked_device_id, locale, app_version, create_date)
+), fresh AS (
+  INSERT INTO login_etl_ledger (message_id)
+  SELECT message_id FROM batch ORDER BY message_id
+  ON CONFLICT (message_id) DO NOTHING
+  RETURNING message_id
+), written AS (
+  INSERT INTO user_logins (user_id, device_type, masked_ip, masked_device_id, locale, app_version, create_date)
+  SELECT b.user_id, b.device_type, b.masked_ip, b.masked_device_id, b.locale, b.app_version, b.create_date
+    FROM batch b JOIN fresh USING (message_id)
+  RETURNING 1
+)
+SELECT count(*)::int AS written FROM written`;
+
+/** Writes rows exactly once per MessageId. `rows` must not repeat a MessageId. Returns how many were new. */
+export async function writeRows(db: pg.Pool | pg.PoolClient, rows: readonly LedgerRow[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const cols: unknown[][] = [[], [], [], [], [], [], [], []];
+  for (const { messageId, row: r } of rows) {
+    cols[0]!.push(messageId);
+    cols[1]!.push(r.user_id);
+    cols[2]!.push(r.device_type);
+    cols[3]!.push(r.masked_ip);
+    cols[4]!.push(r.masked_device_id);
+    cols[5]!.push(r.locale);
+    cols[6]!.push(r.app_version);
+    cols[7]!.push(r.create_date);
+  }
+  const res = await db.query<{ written: number }>({ name: 'login-etl-write', text: WRITE_SQL, values: cols });
+  return res.rows[0]?.written ?? 0;
+}

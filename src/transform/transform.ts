@@ -1,0 +1,61 @@
+import type { Masker } from '../masking/masker.js';
+import { flatten, isPlainObject } from './flatten.js';
+import { DEFAULT_FIELD_MAP, mapDepth, SOURCE_COLUMNS, type FieldMap, type SourceColumn } from './mapping.js';
+import { rejection, validateEvent, type Rejection } from './validate.js';
+
+/** One row of `user_logins`, ready for the sink. */
+export interface LoginRow {
+  user_id: string;
+  device_type: string;
+  masked_ip: string;
+  masked_device_id: string;
+  locale: string | null;
+  app_version: number | null;
+  /** UTC date of the message's SentTimestamp, YYYY-MM-DD. */
+  create_date: string;
+}
+
+export type TransformResult = { ok: true; row: LoginRow } | { ok: false; rejection: Rejection };
+
+export interface Transformer {
+  (body: string, sentTimestamp: string | undefined): TransformResult;
+}
+
+/** SentTimestamp (epoch ms as text) → UTC date, or undefined when absent or malformed. */
+export function utcDate(sentTimestamp: string | undefined): string | undefined {
+  if (sentTimestamp === undefined || !/^\d{1,15}$/.test(sentTimestamp)) return undefined;
+  return new Date(Number(sentTimestamp)).toISOString().slice(0, 10);
+}
+
+/** Builds the pure body → row function: parse, flatten, map, validate, mask. */
+export function createTransformer(masker: Masker, fieldMap: FieldMap = DEFAULT_FIELD_MAP): Transformer {
+  const depth = mapDepth(fieldMap);
+  return (body, sentTimestamp) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return { ok: false, rejection: rejection('invalid_json') };
+    }
+    if (!isPlainObject(parsed)) return { ok: false, rejection: rejection('not_an_object') };
+    const flat = flatten(parsed, depth);
+    const fields = Object.fromEntries(SOURCE_COLUMNS.map((c) => [c, flat.get(fieldMap[c])])) as Record<SourceColumn, unknown>;
+    const v = validateEvent(fields);
+    if (!v.ok) return v;
+    const createDate = utcDate(sentTimestamp);
+    if (createDate === undefined) return { ok: false, rejection: rejection('missing_timestamp') };
+    const e = v.event;
+    return {
+      ok: true,
+      row: {
+        user_id: e.user_id,
+        device_type: e.device_type,
+        masked_ip: masker.mask('ip', e.ip),
+        masked_device_id: masker.mask('device_id', e.device_id),
+        locale: e.locale,
+        app_version: e.app_version,
+        create_date: createDate,
+      },
+    };
+  };
+}
