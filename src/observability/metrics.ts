@@ -22,7 +22,7 @@ export function createMetrics(events: PipelineEvents, registry = new Registry())
   events.on('duplicates', (n) => m.duplicates.inc(n));
   events.on('deleted', (n) => m.deleted.inc(n));
   events.on('rejected', (reason) => m.rejected.inc({ reason }));
-  events.on('error', (component, code) => m.errors.inc({ component, code }));
+  events.on('failure', (component, code) => m.errors.inc({ component, code }));
   events.on('batch', (size, seconds) => {
     m.batchSize.observe(size);
     m.commit.observe(seconds);

@@ -14,7 +14,7 @@ export interface PipelineEventMap {
   /** A committed batch: its size and how long the commit took. */
   batch: [size: number, seconds: number];
   /** A failed call to a dependency, by SQLSTATE or SQS error name. */
-  error: [component: 'sqs' | 'pg', code: string];
+  failure: [component: 'sqs' | 'pg', code: string];
   inFlight: [count: number];
   /** Postgres became unavailable (receiving pauses) or available again. */
   sink: [state: 'up' | 'down'];

@@ -116,7 +116,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     visibilityTimeoutSeconds: o.visibilityTimeoutSeconds,
     log,
     onSize: (n) => events.emit('inFlight', n),
-    onError: (code) => events.emit('error', 'sqs', code),
+    onError: (code) => events.emit('failure', 'sqs', code),
   });
   const ack = createAcker({
     sqs: o.sqs,
@@ -124,7 +124,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     log,
     retryBaseMs: o.retryBaseMs,
     retryMaxMs: o.retryMaxMs,
-    onError: (code) => events.emit('error', 'sqs', code),
+    onError: (code) => events.emit('failure', 'sqs', code),
   });
 
   const track = <T>(p: Promise<T>): void => {
@@ -183,7 +183,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
         attempt = 0;
       } catch (err) {
         if (stopping) return;
-        events.emit('error', 'sqs', (err as Error).name);
+        events.emit('failure', 'sqs', (err as Error).name);
         if (classifySqsError(err) === 'config') return fail(sqsConfigError(err, o.queueUrl));
         log.warn({ err: { name: (err as Error).name, message: (err as Error).message }, attempt }, 'ReceiveMessage failed; backing off');
         await sleep(backoffMs(attempt++, o.retryBaseMs, o.retryMaxMs), stopReceiving.signal);
@@ -263,7 +263,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       } catch (err) {
         const kind = classifyPgError(err);
         const code = sqlState(err) ?? (err as { code?: string }).code ?? (err as Error).name;
-        events.emit('error', 'pg', code);
+        events.emit('failure', 'pg', code);
         if (kind === 'data') {
           if (items.length === 1) {
             log.warn({ messageId: items[0]?.msg.MessageId, sqlstate: code, constraint: (err as { constraint?: string }).constraint }, 'row refused by PostgreSQL');
@@ -325,7 +325,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
             await deleteAndRelease(sent.map((p) => p.msg));
             pending = pending.filter((_, i) => failedIdx.has(i));
           } catch (err) {
-            events.emit('error', 'sqs', (err as Error).name);
+            events.emit('failure', 'sqs', (err as Error).name);
             if (classifySqsError(err) === 'config') throw sqsConfigError(err, o.dlqUrl ?? '');
             log.warn({ err: { name: (err as Error).name }, attempt }, 'sending to the DLQ failed; retrying');
           }
@@ -336,20 +336,26 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   }
 
   /** Drain ends when nothing is in hand and the queue holds nothing but the rejects we left on it. */
+  async function queueIsDrained(): Promise<boolean> {
+    if (tracker.size > 0 || batch.length > 0 || work.size > 0) return false;
+    try {
+      const d = await queueDepth(o.sqs, o.queueUrl);
+      return tracker.size === 0 && work.size === 0 && d.visible === 0 && d.delayed === 0 && d.inFlight <= leftRejected.size;
+    } catch (err) {
+      events.emit('failure', 'sqs', (err as Error).name);
+      return false;
+    }
+  }
+
+  /** One check at a time, however many receivers come up empty together. */
   function checkDrained(): Promise<void> {
-    drainCheck ??= (async () => {
-      try {
-        if (tracker.size > 0 || batch.length > 0 || work.size > 0) return;
-        const d = await queueDepth(o.sqs, o.queueUrl);
-        if (tracker.size === 0 && work.size === 0 && d.visible === 0 && d.delayed === 0 && d.inFlight <= leftRejected.size) {
-          beginStop();
-        }
-      } catch (err) {
-        events.emit('error', 'sqs', (err as Error).name);
-      } finally {
+    drainCheck ??= queueIsDrained()
+      .then((drained) => {
+        if (drained) beginStop();
+      })
+      .finally(() => {
         drainCheck = undefined;
-      }
-    })();
+      });
     return drainCheck;
   }
 

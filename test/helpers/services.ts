@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { CreateQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { createSqsClient } from '../../src/source/client.js';
+import { queueDepth } from '../../src/source/queue.js';
+
+export const TEST_KEY = Buffer.alloc(32, 7).toString('base64');
+
+export function sqsEndpoint(): string {
+  return inject('sqsEndpoint');
+}
+
+export function sqsClient(): SQSClient {
+  return createSqsClient({ queueUrl: sqsEndpoint(), sqsEndpoint: sqsEndpoint(), region: 'us-east-1' }, {});
+}
+
+const suffix = () => randomBytes(4).toString('hex');
+
+/** A new source queue and DLQ with unique names. */
+export async function freshQueues(sqs: SQSClient, visibilityTimeout = 30): Promise<{ queueUrl: string; dlqUrl: string }> {
+  const name = `q-${suffix()}`;
+  const attrs = { VisibilityTimeout: String(visibilityTimeout) };
+  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attrs }))).QueueUrl ?? '';
+  const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl ?? '';
+  return { queueUrl, dlqUrl };
+}
+
+/** A new, empty database on the test server; returns its URL. */
+export async function freshDatabase(): Promise<string> {
+  const admin = inject('pgAdminUrl');
+  const name = `t_${suffix()}`;
+  const c = new pg.Client({ connectionString: admin });
+  await c.connect();
+  try {
+    await c.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await c.end();
+  }
+  const u = new URL(admin);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** Every message currently visible on a queue (received with a short visibility, so they come back). */
+export async function peekAll(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
+  const out: Message[] = [];
+  for (let i = 0; i < 100; i++) {
+    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 5, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }));
+    if (!r.Messages?.length) break;
+    out.push(...r.Messages);
+  }
+  return out;
+}
+
+export async function depth(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const d = await queueDepth(sqs, queueUrl);
+  return d.visible + d.inFlight + d.delayed;
+}
+
+export async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<T>(sql, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+/** The reference sample, copied into the repo: 100 bodies, one malformed, 30 null locales. */
+export async function sampleBodies(): Promise<string[]> {
+  const { readFile } = await import('node:fs/promises');
+  const arr = JSON.parse(await readFile(new URL('../fixtures/login-queue-sample.json', import.meta.url), 'utf8')) as unknown[];
+  return arr.map((x) => JSON.stringify(x));
+}
+
+/** The 99 valid bodies of the sample. */
+export async function validSampleBodies(): Promise<string[]> {
+  return (await sampleBodies()).filter((b) => !b.includes('oops_wrong_msg_type'));
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config/errors.js';
+import { loadConfig } from '../../src/config/load.js';
+import { REFERENCE_QUEUE_URL } from '../../src/config/spec.js';
+import { resolveSqsEndpoint } from '../../src/source/client.js';
+import { pgTarget, resolveDatabaseUrl } from '../../src/sink/pool.js';
+
+describe('loadConfig', () => {
+  it('applies defaults from one place', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ queueUrl: REFERENCE_QUEUE_URL, region: 'us-east-1', batchSize: 500, batchMaxAgeMs: 200, piiMaskMode: 'hmac', metricsPort: 9464 });
+    expect(c.dlqUrl).toBeUndefined();
+  });
+
+  it('lets flags win over the environment', () => {
+    expect(loadConfig({ BATCH_SIZE: '100' }, { batchSize: '7' }).batchSize).toBe(7);
+    expect(loadConfig({ AWS_ENDPOINT_URL: 'http://a:1' }).sqsEndpoint).toBe('http://a:1');
+    expect(loadConfig({ AWS_ENDPOINT_URL: 'http://a:1', AWS_ENDPOINT_URL_SQS: 'http://b:2' }).sqsEndpoint).toBe('http://b:2');
+  });
+
+  it.each([
+    [{ SQS_RECEIVERS: '0' }, 'SQS_RECEIVERS (--receivers) must be at least 1'],
+    [{ BATCH_SIZE: 'many' }, 'BATCH_SIZE (--batch-size) must be a whole number'],
+    [{ SQS_QUEUE_URL: 'not a url' }, 'SQS_QUEUE_URL (--queue-url) must be a URL'],
+    [{ PII_MASK_MODE: 'md5' }, 'PII_MASK_MODE (--mask-mode) must be one of: hmac, siv'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL (--database-url) must start with postgres://'],
+  ])('%j fails with one line naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('names the flag when the flag was wrong, and never echoes a secret value', () => {
+    expect(() => loadConfig({}, { receivers: '99' })).toThrow('--receivers must be at most 64');
+    try {
+      loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' });
+    } catch (err) {
+      expect((err as Error).message).not.toContain('hunter2');
+    }
+  });
+});
+
+describe('endpoints and targets', () => {
+  it('uses the queue origin for non-AWS hosts, the SDK default for AWS', () => {
+    expect(resolveSqsEndpoint({ queueUrl: REFERENCE_QUEUE_URL, region: 'us-east-1' })).toBe('http://localhost:4566');
+    expect(resolveSqsEndpoint({ queueUrl: 'http://sqs.us-east-1.localhost:9324/000000000000/q', region: 'us-east-1' })).toBe('http://localhost:9324');
+    expect(resolveSqsEndpoint({ queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q', region: 'eu-west-1' })).toBeUndefined();
+    expect(resolveSqsEndpoint({ queueUrl: REFERENCE_QUEUE_URL, sqsEndpoint: 'http://e:1', region: 'us-east-1' })).toBe('http://e:1');
+  });
+
+  it('falls back to PG* variables, then the reference database; targets never carry the password', () => {
+    expect(resolveDatabaseUrl(undefined, {})).toBe('postgres://postgres:postgres@localhost:5432/postgres');
+    expect(resolveDatabaseUrl(undefined, { PGHOST: 'db' })).toBeUndefined();
+    expect(pgTarget(undefined, { PGHOST: 'db', PGUSER: 'etl', PGPASSWORD: 'pw' })).toEqual({ user: 'etl', host: 'db', port: 5432, database: 'etl' });
+    expect(JSON.stringify(pgTarget('postgres://u:secret@h:6543/d'))).not.toContain('secret');
+  });
+});
