@@ -1,0 +1,88 @@
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lastJson, runCli } from '../helpers/cli.js';
+import { depth, freshDatabase, freshQueues, peekAll, query, sampleBodies, sqsClient, sqsEndpoint, TEST_KEY } from '../helpers/services.js';
+
+describe('login-etl drain (CLI subprocess)', () => {
+  let sqs: SQSClient;
+  let env: Record<string, string>;
+  let dlqUrl: string;
+  let queueUrl: string;
+  const raw: string[] = [];
+
+  beforeAll(async () => {
+    sqs = sqsClient();
+    ({ queueUrl, dlqUrl } = await freshQueues(sqs));
+    // A fauxqs queue URL (sqs.us-east-1.localhost:PORT) needs no endpoint setting: the tool derives it.
+    env = { SQS_QUEUE_URL: queueUrl, SQS_DLQ_URL: dlqUrl, DATABASE_URL: await freshDatabase(), PII_KEY: TEST_KEY, LOG_LEVEL: 'debug' };
+    for (const b of await sampleBodies()) {
+      const o = JSON.parse(b) as { ip?: string; device_id?: string };
+      if (o.ip) raw.push(o.ip);
+      if (o.device_id) raw.push(o.device_id);
+    }
+  });
+  afterAll(() => sqs.destroy());
+
+  it('init-db, send --file and drain --json write the 99 valid rows and dead-letter the malformed one', async () => {
+    const init = await runCli(['init-db'], env);
+    expect(init.code, init.stderr).toBe(0);
+    expect((await runCli(['init-db'], env)).code).toBe(0);
+
+    const file = join(mkdtempSync(join(tmpdir(), 'send-')), 'sample.json');
+    writeFileSync(file, JSON.stringify((await sampleBodies()).map((b) => JSON.parse(b) as unknown)));
+    const sent = await runCli(['send', '--file', file], env);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stdout).toContain('sent 100 messages');
+
+    const r = await runCli(['drain', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(lastJson(r.stdout)).toMatchObject({ received: 100, written: 99, duplicates: 0, rejected: 1 });
+    expect(await depth(sqs, queueUrl)).toBe(0);
+    const dead = await peekAll(sqs, dlqUrl);
+    expect(dead.map((m) => m.MessageAttributes?.reason?.StringValue)).toEqual(['missing_field']);
+
+    // Logs carry the message id and reason of the reject, never a raw ip or device_id.
+    expect(r.stderr).toContain('"reason":"missing_field"');
+    expect(r.stderr).toContain(dead[0]?.MessageAttributes?.source_message_id?.StringValue ?? 'missing id');
+    for (const v of raw) {
+      expect(r.stderr).not.toContain(v);
+      expect(r.stdout).not.toContain(v);
+    }
+  });
+
+  it('stores correct values and no raw PII', async () => {
+    const rows = await query<Record<string, unknown>>(env.DATABASE_URL ?? '', 'SELECT * FROM user_logins');
+    expect(rows).toHaveLength(99);
+    const first = rows.find((r) => r.user_id === '424cdd21-063a-43a7-b91b-7ca1a833afae');
+    expect(first).toMatchObject({ device_type: 'android', locale: 'RU', app_version: 2003000 });
+    expect(String(first?.masked_ip)).toMatch(/^h1\.[A-Za-z0-9_-]{43}$/);
+    expect(rows.find((r) => r.user_id === '181452ad-20c3-4e93-86ad-1934c9248903')?.app_version).toBe(96000);
+    expect(rows.every((r) => r.create_date instanceof Date)).toBe(true);
+    const dump = JSON.stringify(rows);
+    for (const v of raw) expect(dump).not.toContain(v);
+  });
+
+  it('a second drain changes nothing', async () => {
+    const r = await runCli(['drain', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(lastJson(r.stdout)).toMatchObject({ received: 0, written: 0, rejected: 0 });
+    const [n] = await query<{ n: number }>(env.DATABASE_URL ?? '', 'SELECT count(*)::int AS n FROM user_logins');
+    expect(n?.n).toBe(99);
+  });
+
+  it('prints a human summary without --json', async () => {
+    await runCli(['send', '--generate', '50', '--seed', '3', '--malformed-ratio', '0'], env);
+    const r = await runCli(['drain'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/received\s+50/);
+    expect(r.stdout).toMatch(/written\s+50/);
+  });
+
+  it('works against the endpoint given explicitly, with the SDK variables', async () => {
+    const r = await runCli(['drain', '--json'], { ...env, AWS_ENDPOINT_URL_SQS: sqsEndpoint(), AWS_REGION: 'us-east-1' });
+    expect(r.code, r.stderr).toBe(0);
+  });
+});

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { freshDatabase, freshQueues, sqsClient, TEST_KEY } from '../helpers/services.js';
+
+const oneLine = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('login-etl:'));
+
+describe('bad usage and configuration exit 2 with one clear line', () => {
+  it.each([
+    [{}, 'no masking key'],
+    [{ PII_KEY: Buffer.alloc(16).toString('base64') }, 'PII_KEY decodes to 16 bytes; at least 32 are required'],
+    [{ PII_KEY: 'this is not base64!' }, 'PII_KEY is not valid base64'],
+    [{ PII_KEY: TEST_KEY, SQS_RECEIVERS: 'lots' }, 'SQS_RECEIVERS (--receivers) must be a whole number'],
+    [{ PII_KEY: TEST_KEY, PII_MASK_MODE: 'md5' }, 'PII_MASK_MODE (--mask-mode) must be one of: hmac, siv'],
+  ])('%j', async (env, message) => {
+    const r = await runCli(['drain'], env);
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toEqual([expect.stringContaining(message)]);
+    if ('PII_KEY' in env) expect(r.stderr).not.toContain(env.PII_KEY);
+  });
+
+  it('an unknown command or flag is a usage error', async () => {
+    expect((await runCli(['nope'], {})).code).toBe(2);
+    expect((await runCli(['drain', '--bogus'], {})).code).toBe(2);
+  });
+
+  it('a wrong database password gives a short error without the password', async () => {
+    const good = new URL(await freshDatabase());
+    good.password = 'definitely-wrong-pw';
+    const { queueUrl } = await freshQueues(sqsClient());
+    const r = await runCli(['drain'], { PII_KEY: TEST_KEY, DATABASE_URL: good.toString(), SQS_QUEUE_URL: queueUrl });
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toContain('definitely-wrong-pw');
+    expect(oneLine(r.stderr)).toEqual([`login-etl: PostgreSQL rejected the password for user "postgres" at postgres@127.0.0.1:${good.port}${good.pathname}; check DATABASE_URL or PGPASSWORD`]);
+  });
+
+  it('a missing table says to run init-db', async () => {
+    const { queueUrl } = await freshQueues(sqsClient());
+    const r = await runCli(['drain'], { PII_KEY: TEST_KEY, DATABASE_URL: await freshDatabase(), SQS_QUEUE_URL: queueUrl });
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toEqual(['login-etl: table user_logins does not exist; run `login-etl init-db`']);
+  });
+
+  it('a missing queue names it', async () => {
+    const { queueUrl } = await freshQueues(sqsClient());
+    const db = await freshDatabase();
+    expect((await runCli(['init-db'], { DATABASE_URL: db })).code).toBe(0);
+    const r = await runCli(['drain'], { PII_KEY: TEST_KEY, DATABASE_URL: db, SQS_QUEUE_URL: `${queueUrl}-nope` });
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)[0]).toContain('does not exist; check SQS_QUEUE_URL');
+  });
+
+  it('an unreachable database is a runtime failure (exit 1), still one line', async () => {
+    const { queueUrl } = await freshQueues(sqsClient());
+    const r = await runCli(['drain'], { PII_KEY: TEST_KEY, DATABASE_URL: 'postgres://u:sekret@127.0.0.1:1/db', SQS_QUEUE_URL: queueUrl });
+    expect(r.code).toBe(1);
+    expect(oneLine(r.stderr)).toEqual(['login-etl: cannot reach PostgreSQL at u@127.0.0.1:1/db (ECONNREFUSED); is it running? Check DATABASE_URL']);
+    expect(r.stderr).not.toContain('sekret');
+  });
+});
+
+describe('--help', () => {
+  it.each(['run', 'drain', 'init-db', 'send', 'demo', 'keygen', 'reveal', 'rekey', 'report', 'doctor', 'redrive'])('%s --help exits 0 and documents itself', async (cmd) => {
+    const r = await runCli([cmd, '--help'], {});
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Usage: login-etl ${cmd}`);
+  });
+
+  it('documents settings with their variables and defaults', async () => {
+    const r = await runCli(['drain', '--help'], {});
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('env SQS_QUEUE_URL; default "http://localhost:4566/000000000000/login-queue"');
+    expect(r.stdout).toContain('--batch-size');
+  });
+});
