@@ -1,36 +1,41 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/errors.js';
-import { demoCommand } from './commands/demo.js';
-import { doctorCommand } from './commands/doctor.js';
-import { drainCommand } from './commands/drain.js';
-import { initDbCommand } from './commands/initDb.js';
-import { keygenCommand } from './commands/keygen.js';
-import { redriveCommand } from './commands/redrive.js';
-import { rekeyCommand } from './commands/rekey.js';
-import { reportCommand } from './commands/report.js';
-import { revealCommand } from './commands/reveal.js';
-import { runCommand } from './commands/run.js';
-import { sendCommand } from './commands/send.js';
 
 export const EXIT = { ok: 0, runtime: 1, usage: 2 } as const;
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/** Each command lives in its own module, loaded only when it runs (or for --help). */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  run: async () => (await import('./commands/run.js')).runCommand,
+  drain: async () => (await import('./commands/drain.js')).drainCommand,
+  'init-db': async () => (await import('./commands/initDb.js')).initDbCommand,
+  send: async () => (await import('./commands/send.js')).sendCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
+  keygen: async () => (await import('./commands/keygen.js')).keygenCommand,
+  reveal: async () => (await import('./commands/reveal.js')).revealCommand,
+  rekey: async () => (await import('./commands/rekey.js')).rekeyCommand,
+  report: async () => (await import('./commands/report.js')).reportCommand,
+  doctor: async () => (await import('./commands/doctor.js')).doctorCommand,
+  redrive: async () => (await import('./commands/redrive.js')).redriveCommand,
+};
+
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('login-etl')
     .description('SQS login events → validated rows with masked ip/device_id in PostgreSQL, exactly once.')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const add of [runCommand, drainCommand, initDbCommand, sendCommand, demoCommand, keygenCommand, revealCommand, rekeyCommand, reportCommand, doctorCommand, redriveCommand]) {
-    add(program);
-  }
+  const names = only !== undefined && only in COMMANDS ? [only] : Object.keys(COMMANDS);
+  for (const name of names) (await COMMANDS[name]?.())?.(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
 
 /** Runs the CLI and returns the exit code: 0 ok, 1 runtime failure, 2 usage or configuration. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv[2]);
     await program.parseAsync(argv as string[]);
     return Number(process.exitCode ?? EXIT.ok);
   } catch (err) {

@@ -59,7 +59,7 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions = {}): Pr
     user: 'postgres',
     password,
     authMethod: 'scram-sha-256',
-    persistent: false,
+    persistent: true, // kept across stop/start (restart tests); destroy() removes it
     // Postgres refuses to run as root; as root, the package runs it as the `postgres` OS user.
     createPostgresUser: isRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', ...(o.postgresFlags ?? [])],

@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { aessiv } from '@noble/ciphers/aes.js';
 import type { Keyring } from './keyring.js';
 import { formatToken, parseToken, PII_FIELDS, type MaskMode, type PiiField } from './token.js';
@@ -52,6 +52,7 @@ function unpad(bytes: Uint8Array): string | undefined {
 
 export function createMasker(keyring: Keyring, mode: MaskMode): Masker {
   const subkeys = new Map<string, Buffer>();
+  const hmacKeys = new Map<string, KeyObject>();
 
   /** Per-field, per-mode, per-version subkeys via HKDF-SHA-256, so no two columns share a key. */
   function subkey(m: MaskMode, field: PiiField, version: number): Buffer {
@@ -102,7 +103,10 @@ export function createMasker(keyring: Keyring, mode: MaskMode): Masker {
     mask(field, value, now) {
       const version = writeVersion(now);
       if (mode === 'siv') return sivEncrypt(field, version, value);
-      return formatToken('hmac', version, createHmac('sha256', subkey('hmac', field, version)).update(value, 'utf8').digest());
+      const id = `${field}/${version}`;
+      let k = hmacKeys.get(id);
+      if (!k) hmacKeys.set(id, (k = createSecretKey(subkey('hmac', field, version))));
+      return formatToken('hmac', version, createHmac('sha256', k).update(value, 'utf8').digest());
     },
     reveal,
     rekey(field, token) {

@@ -296,11 +296,12 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     s.rejected++;
     s.rejectedByReason[r.reason] = (s.rejectedByReason[r.reason] ?? 0) + 1;
     events.emit('rejected', r.reason);
-    log.warn({ messageId: msg.MessageId, reason: r.reason, detail: r.detail, receiveCount: msg.Attributes?.ApproximateReceiveCount }, 'message rejected');
+    log.warn({ messageId: msg.MessageId, reason: r.reason, detail: r.detail }, 'message rejected');
     if (!o.dlqUrl) {
       s.leftOnQueue++;
       lastAt = Date.now();
-      leftRejected.add(msg.MessageId ?? '');
+      // Only a drain needs to recognise them when they come back, to know the queue holds nothing else.
+      if (o.untilEmpty) leftRejected.add(msg.MessageId ?? '');
       tracker.release([msg]);
       return;
     }

@@ -35,6 +35,7 @@ export function createTracker(o: TrackerOptions): Tracker {
 
   const changed = () => {
     o.onSize?.(live.size);
+    if (waiters.length === 0) return;
     const ready = waiters.filter((w) => live.size < w.limit);
     waiters = waiters.filter((w) => live.size >= w.limit);
     for (const w of ready) w.resolve();

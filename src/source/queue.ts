@@ -24,7 +24,7 @@ export async function receiveMessages(sqs: SQSClient, queueUrl: string, o: Recei
       MaxNumberOfMessages: SQS_BATCH_LIMIT,
       WaitTimeSeconds: o.waitTimeSeconds,
       VisibilityTimeout: o.visibilityTimeoutSeconds,
-      MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
+      MessageSystemAttributeNames: ['SentTimestamp'],
     }),
     o.signal ? { abortSignal: o.signal } : {},
   );

@@ -79,3 +79,20 @@ export async function sampleBodies(): Promise<string[]> {
 export async function validSampleBodies(): Promise<string[]> {
   return (await sampleBodies()).filter((b) => !b.includes('oops_wrong_msg_type'));
 }
+
+/** `n` valid bodies, each with a unique user_id `${prefix}-${i}`, so exactly-once can be checked row by row. */
+export function uniqueBodies(n: number, prefix: string): string[] {
+  return Array.from({ length: n }, (_, i) =>
+    JSON.stringify({ user_id: `${prefix}-${i}`, app_version: '1.2.3', device_type: i % 2 ? 'ios' : 'android', ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, locale: null, device_id: `dev-${i % 97}` }),
+  );
+}
+
+/** Rows per user_id with that prefix: total and distinct. */
+export async function rowCounts(url: string, prefix: string): Promise<{ total: number; distinct: number }> {
+  const [r] = await query<{ total: number; distinct: number }>(
+    url,
+    `SELECT count(*)::int AS total, count(DISTINCT user_id)::int AS distinct FROM user_logins WHERE user_id LIKE $1`,
+    [`${prefix}-%`],
+  );
+  return r ?? { total: 0, distinct: 0 };
+}

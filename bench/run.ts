@@ -1,0 +1,141 @@
+/**
+ * npm run bench [-- --sizes 10000,50000,200000 --naive 5000]
+ * Side by side on one fauxqs process and one embedded PostgreSQL:
+ *  (a) raw drain limit: 16 pollers, ReceiveMessage(10) + DeleteMessageBatch, no processing;
+ *  (b) `login-etl drain` as a subprocess (masking, validation, Postgres commits included);
+ *  (c) naive: one poller, one INSERT + COMMIT per message, MD5 masking.
+ * Prints msg/s, b/a, b/c and peak RSS; writes bench/results/<stamp>.json and .svg.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import pg from 'pg';
+import { generateEvents } from '../dist/demo/generate.js';
+import { startEmbeddedPostgres } from '../dist/demo/embedded.js';
+import { initDb } from '../dist/sink/schema.js';
+import { createSqsClient } from '../dist/source/client.js';
+import { sendBodies } from '../dist/source/send.js';
+import { startFauxqsProcess } from './fauxqs.js';
+import { writeChart } from './chart.js';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+};
+const sizes = arg('sizes', '50000').split(',').map(Number);
+const naiveCap = Number(arg('naive', '5000'));
+const BIN = new URL('../bin/login-etl.js', import.meta.url).pathname;
+const RAW = new URL('./raw.js', import.meta.url).pathname;
+
+async function newQueue(sqs: SQSClient, n: number): Promise<string> {
+  const url = (await sqs.send(new CreateQueueCommand({ QueueName: `bench-${randomBytes(4).toString('hex')}` }))).QueueUrl ?? '';
+  const { bodies } = generateEvents(n, 42, 0.01);
+  await sendBodies(sqs, url, bodies, 16);
+  return url;
+}
+
+/** Runs a script as its own process, sampling its peak RSS; returns its last stdout line as JSON. */
+async function child<T>(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ out: T; peakRssMb: number }> {
+  const p = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  let peak = 0;
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const poll = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+    } catch { /* exited */ }
+  }, 50);
+  const code = await new Promise<number | null>((r) => p.on('close', r));
+  clearInterval(poll);
+  if (code !== 0) throw new Error(`${args.join(' ')} exited ${code}`);
+  return { out: JSON.parse(out.trim().split('\n').pop() ?? '{}') as T, peakRssMb: Math.round(peak) };
+}
+
+async function rawDrain(endpoint: string, url: string, n: number): Promise<{ rate: number; peakRssMb: number }> {
+  const { out, peakRssMb } = await child<{ done: number; ms: number }>([RAW, endpoint, url]);
+  if (out.done !== n) throw new Error(`raw drain saw ${out.done} of ${n}`);
+  return { rate: out.done / (out.ms / 1000), peakRssMb };
+}
+
+interface DrainRun { rate: number; peakRssMb: number; written: number; rejected: number }
+
+async function etlDrain(endpoint: string, url: string, dbUrl: string): Promise<DrainRun> {
+  const { out: s, peakRssMb } = await child<{ received: number; written: number; rejected: number; activeMs: number }>([BIN, 'drain', '--json'], {
+    SQS_QUEUE_URL: url, AWS_ENDPOINT_URL_SQS: endpoint, DATABASE_URL: dbUrl, PII_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'error',
+  });
+  return { rate: s.received / (s.activeMs / 1000), peakRssMb, written: s.written, rejected: s.rejected };
+}
+
+async function naive(sqs: SQSClient, url: string, dbUrl: string, n: number): Promise<number> {
+  const db = new pg.Client({ connectionString: dbUrl });
+  db.on('error', () => {});
+  await db.connect();
+  const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+  let done = 0;
+  const t0 = performance.now();
+  while (done < n) {
+    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['SentTimestamp'] }));
+    const msgs = r.Messages ?? [];
+    if (msgs.length === 0) break;
+    for (const m of msgs) {
+      let e: Record<string, string | null> = {};
+      try {
+        e = JSON.parse(m.Body ?? '{}') as Record<string, string | null>;
+      } catch { /* a naive script would crash here; count it as skipped */ }
+      if (e.user_id && e.ip && e.device_id) {
+        await db.query('BEGIN');
+        await db.query('INSERT INTO user_logins VALUES ($1,$2,$3,$4,$5,$6,$7)', [e.user_id, e.device_type, md5(e.ip), md5(e.device_id), e.locale, null, new Date()]);
+        await db.query('COMMIT');
+      }
+      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: [{ Id: '0', ReceiptHandle: m.ReceiptHandle ?? '' }] }));
+      done++;
+    }
+  }
+  await db.end();
+  return done / ((performance.now() - t0) / 1000);
+}
+
+async function main(): Promise<void> {
+  const faux = await startFauxqsProcess();
+  const pgServer = await startEmbeddedPostgres();
+  const sqs = createSqsClient({ queueUrl: faux.endpoint, sqsEndpoint: faux.endpoint, region: 'us-east-1' }, {});
+  const pool = new pg.Pool({ connectionString: pgServer.url });
+  await initDb(pool);
+  const results = [];
+  try {
+    for (const n of sizes) {
+      process.stderr.write(`N=${n}: loading…\n`);
+      const raw = await rawDrain(faux.endpoint, await newQueue(sqs, n), n);
+      const a = raw.rate;
+      process.stderr.write(`  (a) raw drain limit   ${Math.round(a)} msg/s, peak RSS ${raw.peakRssMb} MB\n`);
+      await pool.query('TRUNCATE user_logins, login_etl_ledger');
+      const b = await etlDrain(faux.endpoint, await newQueue(sqs, n), pgServer.url);
+      process.stderr.write(`  (b) login-etl drain   ${Math.round(b.rate)} msg/s, peak RSS ${b.peakRssMb} MB\n`);
+      const nNaive = Math.min(n, naiveCap);
+      const c = await naive(sqs, await newQueue(sqs, nNaive), pgServer.url, nNaive).catch((err: unknown) => {
+        console.error(err);
+        throw err;
+      });
+      process.stderr.write(`  (c) naive (${nNaive} msgs) ${Math.round(c)} msg/s\n`);
+      results.push({ n, rawPerSec: Math.round(a), drainPerSec: Math.round(b.rate), naivePerSec: Math.round(c), naiveMessages: nNaive, bOverA: +(b.rate / a).toFixed(3), bOverC: +(b.rate / c).toFixed(1), peakRssMb: b.peakRssMb, rawPeakRssMb: raw.peakRssMb, written: b.written, rejected: b.rejected });
+    }
+  } finally {
+    sqs.destroy();
+    await pool.end();
+    await pgServer.destroy();
+    await faux.stop();
+  }
+  console.table(results);
+  const meta = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, results };
+  const dir = new URL('../bench/results/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  const stamp = meta.date.replace(/[:.]/g, '-');
+  writeFileSync(new URL(`bench-${stamp}.json`, dir), `${JSON.stringify(meta, null, 2)}\n`);
+  writeFileSync(new URL('latest.json', dir), `${JSON.stringify(meta, null, 2)}\n`);
+  writeChart(new URL('latest.svg', dir), results);
+  process.stderr.write(`results: bench/results/bench-${stamp}.json, bench/results/latest.svg\n`);
+}
+
+await main();
