@@ -1,0 +1,94 @@
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { loadConfig } from '../config/load.js';
+import { loadKeyring } from '../masking/keyring.js';
+import { createMasker } from '../masking/masker.js';
+import { createLogger } from '../observability/logger.js';
+import { classifyPgError } from '../sink/errors.js';
+import { createPool, resolveDatabaseUrl } from '../sink/pool.js';
+import { writeRows, type LedgerRow } from '../sink/writer.js';
+import { createSqsClient } from '../source/client.js';
+import { chunk, sendDeadLetters } from '../source/queue.js';
+import { parseFieldMap } from '../transform/mapping.js';
+import { createTransformer, type Transformer } from '../transform/transform.js';
+import type { Rejection } from '../transform/validate.js';
+
+export interface LambdaDeps {
+  pool: pg.Pool;
+  transform: Transformer;
+  log: Logger;
+  /** With a DLQ, rejects are sent there and reported as processed; without, they are reported as failures. */
+  sqs?: SQSClient;
+  dlqUrl?: string | undefined;
+}
+
+/**
+ * An SQS event-source-mapping handler (ReportBatchItemFailures) on the same transform and sink as the
+ * service: valid rows are written exactly once per MessageId; only the failed messages are retried.
+ */
+export function createHandler(d: LambdaDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  return async (event) => {
+    const failures = new Set<string>();
+    const rows: LedgerRow[] = [];
+    const rejects: { record: SQSRecord; r: Rejection }[] = [];
+    for (const record of event.Records) {
+      const result = d.transform(record.body, record.attributes.SentTimestamp);
+      if (result.ok) rows.push({ messageId: record.messageId, row: result.row });
+      else rejects.push({ record, r: result.rejection });
+    }
+    for (const { record, r } of rejects) d.log.warn({ messageId: record.messageId, reason: r.reason, detail: r.detail }, 'message rejected');
+    await writeIsolating(d, rows, failures);
+    await deadLetter(d, rejects, failures);
+    return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
+  };
+}
+
+/** Writes the batch; on a data error, row by row so a poison row fails alone; on an outage, fails them all. */
+async function writeIsolating(d: LambdaDeps, rows: LedgerRow[], failures: Set<string>): Promise<void> {
+  if (rows.length === 0) return;
+  try {
+    await writeRows(d.pool, rows);
+    return;
+  } catch (err) {
+    if (classifyPgError(err) !== 'data' || rows.length === 1) {
+      d.log.error({ sqlstate: (err as { code?: string }).code, rows: rows.length }, 'batch write failed; the messages will be retried');
+      for (const r of rows) failures.add(r.messageId);
+      return;
+    }
+  }
+  for (const r of rows) await writeIsolating(d, [r], failures);
+}
+
+async function deadLetter(d: LambdaDeps, rejects: { record: SQSRecord; r: Rejection }[], failures: Set<string>): Promise<void> {
+  if (!d.sqs || !d.dlqUrl) {
+    for (const { record } of rejects) failures.add(record.messageId);
+    return;
+  }
+  for (const group of chunk(rejects)) {
+    try {
+      const failed = await sendDeadLetters(d.sqs, d.dlqUrl, group.map(({ record, r }) => ({ body: record.body, reason: r.reason, sourceMessageId: record.messageId })));
+      for (const f of failed) failures.add(group[Number(f.id)]?.record.messageId ?? '');
+    } catch {
+      for (const { record } of group) failures.add(record.messageId);
+    }
+  }
+}
+
+let cached: ((event: SQSEvent) => Promise<SQSBatchResponse>) | undefined;
+
+/** The Lambda entry point: configured from the environment once per container, like the CLI. */
+export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  if (!cached) {
+    const config = loadConfig(process.env);
+    const log = createLogger({ level: config.logLevel, pretty: false });
+    cached = createHandler({
+      pool: createPool({ url: resolveDatabaseUrl(config.databaseUrl), max: 1 }),
+      transform: createTransformer(createMasker(loadKeyring(config, (m) => log.warn(m)), config.piiMaskMode), parseFieldMap(config.fieldMap)),
+      log,
+      ...(config.dlqUrl ? { sqs: createSqsClient(config), dlqUrl: config.dlqUrl } : {}),
+    });
+  }
+  return cached(event);
+};
