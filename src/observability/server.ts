@@ -2,6 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
+/** Every path the HTTP endpoint serves; deploy files may probe only these. */
+export const SERVED_PATHS = ['/healthz', '/readyz', '/metrics'] as const;
+
 export type ReadyCheck = () => Promise<{ ok: true } | { ok: false; reason: string }>;
 
 export interface HttpEndpoints {
