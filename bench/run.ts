@@ -18,6 +18,7 @@ import { createSqsClient } from '../dist/source/client.js';
 import { sendBodies } from '../dist/source/send.js';
 import { startFauxqsProcess } from './fauxqs.js';
 import { writeChart } from './chart.js';
+import { compareSinks } from './sink.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -104,7 +105,11 @@ async function main(): Promise<void> {
   const pool = new pg.Pool({ connectionString: pgServer.url });
   await initDb(pool);
   const results = [];
+  let sink: Awaited<ReturnType<typeof compareSinks>> | undefined;
   try {
+    sink = await compareSinks(pgServer.url);
+    await pool.query('TRUNCATE user_logins, login_etl_ledger');
+    process.stderr.write(`sink, 500-row batches: INSERT … unnest ${sink.insertUnnestRowsPerSec} rows/s, COPY + INSERT ${sink.copyRowsPerSec} rows/s\n`);
     for (const n of sizes) {
       process.stderr.write(`N=${n}: loading…\n`);
       const raw = await rawDrain(faux.endpoint, await newQueue(sqs, n), n);
@@ -128,7 +133,7 @@ async function main(): Promise<void> {
     await faux.stop();
   }
   console.table(results);
-  const meta = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, results };
+  const meta = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, sink, results };
   const dir = new URL('../bench/results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   const stamp = meta.date.replace(/[:.]/g, '-');

@@ -2,6 +2,7 @@ import { createPipeline, type Pipeline, type Summary } from '../pipeline/pipelin
 import type { PipelineEvents } from '../pipeline/events.js';
 import { parseFieldMap } from '../transform/mapping.js';
 import { createTransformer } from '../transform/transform.js';
+import { pgFailureToError, sqlState } from '../sink/errors.js';
 import { preflightPostgres, preflightQueue, type AppContext } from './context.js';
 
 export interface ConsumeOptions {
@@ -58,7 +59,10 @@ export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Summa
   process.on('SIGTERM', onSignal);
   try {
     await o.onStart?.(pipeline);
-    const summary = await pipeline.run();
+    const summary = await pipeline.run().catch((err: unknown) => {
+      // A Postgres fault mid-run (a dropped table, a revoked privilege) becomes the same one-liner as at start-up.
+      throw sqlState(err) ? pgFailureToError(err, ctx.pgTarget) : err;
+    });
     log.info({ ...summary }, o.untilEmpty ? 'drain finished' : 'stopped');
     return summary;
   } finally {
