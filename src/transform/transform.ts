@@ -21,10 +21,33 @@ export interface Transformer {
   (body: string, sentTimestamp: string | undefined): TransformResult;
 }
 
+const DAY_MS = 86_400_000;
+let lastDay = NaN;
+let lastDate = '';
+
 /** SentTimestamp (epoch ms as text) → UTC date, or undefined when absent or malformed. */
 export function utcDate(sentTimestamp: string | undefined): string | undefined {
   if (sentTimestamp === undefined || !/^\d{1,15}$/.test(sentTimestamp)) return undefined;
-  return new Date(Number(sentTimestamp)).toISOString().slice(0, 10);
+  // Messages arrive in runs from the same day: format each day once.
+  const day = Math.floor(Number(sentTimestamp) / DAY_MS);
+  if (day !== lastDay) {
+    lastDate = new Date(day * DAY_MS).toISOString().slice(0, 10);
+    lastDay = day;
+  }
+  return lastDate;
+}
+
+/** Flat mapping: read top-level own properties directly (no flattening needed). */
+function pickOwn(obj: Record<string, unknown>, map: FieldMap): Record<SourceColumn, unknown> {
+  const out = {} as Record<SourceColumn, unknown>;
+  for (const c of SOURCE_COLUMNS) out[c] = Object.hasOwn(obj, map[c]) ? obj[map[c]] : undefined;
+  return out;
+}
+
+function pickFlat(flat: Map<string, unknown>, map: FieldMap): Record<SourceColumn, unknown> {
+  const out = {} as Record<SourceColumn, unknown>;
+  for (const c of SOURCE_COLUMNS) out[c] = flat.get(map[c]);
+  return out;
 }
 
 /** Builds the pure body → row function: parse, flatten, map, validate, mask. */
@@ -38,8 +61,7 @@ export function createTransformer(masker: Masker, fieldMap: FieldMap = DEFAULT_F
       return { ok: false, rejection: rejection('invalid_json') };
     }
     if (!isPlainObject(parsed)) return { ok: false, rejection: rejection('not_an_object') };
-    const flat = flatten(parsed, depth);
-    const fields = Object.fromEntries(SOURCE_COLUMNS.map((c) => [c, flat.get(fieldMap[c])])) as Record<SourceColumn, unknown>;
+    const fields = depth === 1 ? pickOwn(parsed, fieldMap) : pickFlat(flatten(parsed, depth), fieldMap);
     const v = validateEvent(fields);
     if (!v.ok) return v;
     const createDate = utcDate(sentTimestamp);
