@@ -1,5 +1,6 @@
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
+import { classifySqsError, sqsConfigError } from '../source/errors.js';
 import { chunk, deleteMessages } from '../source/queue.js';
 import { backoffMs, sleep } from './backoff.js';
 
@@ -9,8 +10,10 @@ export interface AckerOptions {
   log: Logger;
   retryBaseMs: number;
   retryMaxMs: number;
-  /** Attempts per group of 10 before giving up; a message left undeleted is only redelivered. */
+  /** Attempts per group of 10 before giving up (default: until `signal` aborts); an undeleted message is only redelivered. */
   maxAttempts?: number;
+  /** Aborted on a fatal fault: stop retrying and let the messages reappear. */
+  signal?: AbortSignal;
   onError?: (code: string) => void;
 }
 
@@ -19,13 +22,13 @@ export interface AckerOptions {
  * delete that never succeeds costs a redelivery, which the ledger absorbs. Resolves with the count deleted.
  */
 export function createAcker(o: AckerOptions): (msgs: readonly Message[]) => Promise<number> {
-  const maxAttempts = o.maxAttempts ?? 6;
+  const maxAttempts = o.maxAttempts ?? Number.POSITIVE_INFINITY;
 
   async function deleteGroup(group: readonly Message[]): Promise<number> {
     let pending = [...group];
     let deleted = 0;
-    for (let attempt = 0; pending.length > 0 && attempt < maxAttempts; attempt++) {
-      if (attempt > 0) await sleep(backoffMs(attempt, o.retryBaseMs, o.retryMaxMs));
+    for (let attempt = 0; pending.length > 0 && attempt < maxAttempts && !o.signal?.aborted; attempt++) {
+      if (attempt > 0) await sleep(backoffMs(attempt, o.retryBaseMs, o.retryMaxMs), o.signal);
       try {
         const failed = await deleteMessages(o.sqs, o.queueUrl, pending.map((m) => m.ReceiptHandle ?? ''));
         const retry = failed.filter((f) => !f.senderFault).map((f) => pending[Number(f.id)]).filter((m) => m !== undefined);
@@ -37,6 +40,7 @@ export function createAcker(o: AckerOptions): (msgs: readonly Message[]) => Prom
         pending = retry;
       } catch (err) {
         o.onError?.((err as Error).name);
+        if (classifySqsError(err) === 'config') throw sqsConfigError(err, o.queueUrl);
         o.log.warn({ err: { name: (err as Error).name }, attempt }, 'DeleteMessageBatch failed; retrying');
       }
     }

@@ -124,6 +124,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     log,
     retryBaseMs: o.retryBaseMs,
     retryMaxMs: o.retryMaxMs,
+    signal: abandon.signal,
     onError: (code) => events.emit('failure', 'sqs', code),
   });
 
