@@ -8,19 +8,34 @@ import type { Pipeline, Summary } from '../../pipeline/pipeline.js';
 
 /** Redraws a progress line on stderr every 250 ms while a drain runs on a TTY. */
 function startProgress(ctx: AppContext, p: Pipeline): () => void {
-  let remaining = 0;
+  let remaining: number | undefined;
+  let doneAtPoll = 0;
   let last = { t: Date.now(), done: 0 };
   let rate = 0;
-  const poll = setInterval(() => {
-    queueDepth(ctx.sqs(), ctx.config.queueUrl).then((d) => (remaining = d.visible + d.inFlight), () => {});
-  }, 1000);
-  const draw = setInterval(() => {
+  const settled = () => {
     const s = p.stats();
-    const done = s.written + s.duplicates + s.rejected;
+    return s.written + s.duplicates + s.rejected;
+  };
+  const refresh = () => {
+    const before = settled();
+    queueDepth(ctx.sqs(), ctx.config.queueUrl).then(
+      (d) => {
+        remaining = d.visible + d.inFlight;
+        doneAtPoll = before;
+      },
+      () => {},
+    );
+  };
+  refresh();
+  const poll = setInterval(refresh, 1000);
+  const draw = setInterval(() => {
+    if (remaining === undefined) return;
+    const done = settled();
     const now = Date.now();
     rate = 0.7 * rate + 0.3 * (((done - last.done) * 1000) / Math.max(1, now - last.t));
     last = { t: now, done };
-    process.stderr.write(`\r${progressLine(done, Math.max(0, remaining - s.inFlight), rate)}\x1b[K`);
+    // Between polls, count down from the last figure by what has been settled since.
+    process.stderr.write(`\r${progressLine(done, Math.max(0, remaining - (done - doneAtPoll)), rate)}\x1b[K`);
   }, 250);
   return () => {
     clearInterval(poll);
