@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { initDb } from '../../src/sink/schema.js';
 import { createSqsClient } from '../../src/source/client.js';
 import { queueDepth } from '../../src/source/queue.js';
 
@@ -95,4 +96,27 @@ export async function rowCounts(url: string, prefix: string): Promise<{ total: n
     [`${prefix}-%`],
   );
   return r ?? { total: 0, distinct: 0 };
+}
+
+export interface Services {
+  sqs: SQSClient;
+  /** A fresh database with the schema applied. */
+  url: string;
+  pool: pg.Pool;
+}
+
+/** Registers hooks that provide an SQS client and a fresh, initialised database; read the fields inside tests. */
+export function useServices(): Services {
+  const s = {} as Services;
+  beforeAll(async () => {
+    s.sqs = sqsClient();
+    s.url = await freshDatabase();
+    s.pool = new pg.Pool({ connectionString: s.url, max: 4 });
+    await initDb(s.pool);
+  });
+  afterAll(async () => {
+    await s.pool.end();
+    s.sqs.destroy();
+  });
+  return s;
 }

@@ -1,16 +1,13 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import pg from 'pg';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMasker } from '../../src/masking/masker.js';
 import { createPipeline, type PipelineOptions } from '../../src/pipeline/pipeline.js';
-import { initDb } from '../../src/sink/schema.js';
 import { createSqsClient } from '../../src/source/client.js';
 import { sendBodies } from '../../src/source/send.js';
 import { createTransformer } from '../../src/transform/transform.js';
-import { depth, freshDatabase, freshQueues, rowCounts, sqsClient, sqsEndpoint, uniqueBodies } from '../helpers/services.js';
+import { depth, freshQueues, rowCounts, sqsEndpoint, uniqueBodies, useServices } from '../helpers/services.js';
 
 const transform = createTransformer(createMasker({ primary: 1, keys: new Map([[1, Buffer.alloc(32, 4)]]) }, 'hmac'));
 const silent = pino({ level: 'silent' });
@@ -41,28 +38,15 @@ async function faultyProxy(target: string): Promise<{ url: string; server: Serve
 }
 
 describe('faults', () => {
-  let sqs: SQSClient;
-  let url: string;
-  let pool: pg.Pool;
+  const env = useServices();
   const base = (queueUrl: string, over: Partial<PipelineOptions> = {}): PipelineOptions => ({
-    sqs, pool, transform, log: silent, queueUrl, receivers: 4, waitTimeSeconds: 0, visibilityTimeoutSeconds: 30, maxInFlight: 1000,
+    sqs: env.sqs, pool: env.pool, transform, log: silent, queueUrl, receivers: 4, waitTimeSeconds: 0, visibilityTimeoutSeconds: 30, maxInFlight: 1000,
     batchSize: 100, batchMaxAgeMs: 50, sinkConcurrency: 2, retryBaseMs: 50, retryMaxMs: 400, untilEmpty: true, ...over,
   });
 
-  beforeAll(async () => {
-    sqs = sqsClient();
-    url = await freshDatabase();
-    pool = new pg.Pool({ connectionString: url, max: 4 });
-    await initDb(pool);
-  });
-  afterAll(async () => {
-    await pool.end();
-    sqs.destroy();
-  });
-
   it('SQS 5xx and throttling mid-drain: backs off, recovers by itself, exactly once', async () => {
-    const { queueUrl } = await freshQueues(sqs);
-    await sendBodies(sqs, queueUrl, uniqueBodies(3000, 'sqsfault'), 16);
+    const { queueUrl } = await freshQueues(env.sqs);
+    await sendBodies(env.sqs, queueUrl, uniqueBodies(3000, 'sqsfault'), 16);
     const proxy = await faultyProxy(sqsEndpoint());
     const flaky = createSqsClient({ queueUrl, sqsEndpoint: proxy.url, region: 'us-east-1' }, {});
     const failuresSeen: string[] = [];
@@ -77,18 +61,18 @@ describe('faults', () => {
     flaky.destroy();
     expect(proxy.failures).toBeGreaterThan(0);
     expect(failuresSeen.some((f) => f.startsWith('sqs:'))).toBe(true);
-    expect(await rowCounts(url, 'sqsfault')).toEqual({ total: 3000, distinct: 3000 });
+    expect(await rowCounts(env.url, 'sqsfault')).toEqual({ total: 3000, distinct: 3000 });
     expect(s.written).toBe(3000);
     // Deletes that failed during the outage were retried, not left to redeliver.
     expect(s.duplicates).toBe(0);
-    expect(await depth(sqs, queueUrl)).toBe(0);
+    expect(await depth(env.sqs, queueUrl)).toBe(0);
   });
 
   it('the heartbeat keeps a slow batch invisible past its visibility timeout: no redelivery', async () => {
-    const { queueUrl } = await freshQueues(sqs);
-    await sendBodies(sqs, queueUrl, uniqueBodies(200, 'heartbeat'));
+    const { queueUrl } = await freshQueues(env.sqs);
+    await sendBodies(env.sqs, queueUrl, uniqueBodies(200, 'heartbeat'));
     // Hold a lock on the table for longer than the 2 s visibility timeout, so every write waits.
-    const blocker = await pool.connect();
+    const blocker = await env.pool.connect();
     await blocker.query('BEGIN');
     await blocker.query('LOCK TABLE user_logins IN ACCESS EXCLUSIVE MODE');
     const run = createPipeline(base(queueUrl, { visibilityTimeoutSeconds: 2 })).run();
@@ -97,6 +81,6 @@ describe('faults', () => {
     blocker.release();
     const s = await run;
     expect(s).toMatchObject({ received: 200, written: 200, duplicates: 0 });
-    expect(await rowCounts(url, 'heartbeat')).toEqual({ total: 200, distinct: 200 });
+    expect(await rowCounts(env.url, 'heartbeat')).toEqual({ total: 200, distinct: 200 });
   });
 });

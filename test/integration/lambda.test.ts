@@ -2,13 +2,12 @@ import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/cl
 import type { SQSEvent } from 'aws-lambda';
 import pg from 'pg';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../src/lambda/handler.js';
 import { createMasker } from '../../src/masking/masker.js';
-import { initDb } from '../../src/sink/schema.js';
 import { sendBodies } from '../../src/source/send.js';
 import { createTransformer } from '../../src/transform/transform.js';
-import { freshDatabase, freshQueues, peekAll, query, sqsClient, validSampleBodies } from '../helpers/services.js';
+import { freshQueues, peekAll, query, useServices, validSampleBodies } from '../helpers/services.js';
 
 /** Real SQS messages, received from the emulator, shaped as Lambda's event source mapping delivers them. */
 function toEvent(msgs: Message[], queueArn: string): SQSEvent {
@@ -42,54 +41,41 @@ async function receiveAll(sqs: SQSClient, queueUrl: string, n: number): Promise<
 }
 
 describe('Lambda handler (ReportBatchItemFailures)', () => {
-  let sqs: SQSClient;
-  let url: string;
-  let pool: pg.Pool;
+  const env = useServices();
   const transform = createTransformer(createMasker({ primary: 1, keys: new Map([[1, Buffer.alloc(32, 9)]]) }, 'hmac'));
   const log = pino({ level: 'silent' });
 
-  beforeAll(async () => {
-    sqs = sqsClient();
-    url = await freshDatabase();
-    pool = new pg.Pool({ connectionString: url, max: 2 });
-    await initDb(pool);
-  });
-  afterAll(async () => {
-    await pool.end();
-    sqs.destroy();
-  });
-
   it('writes valid records once and reports only the malformed ones as failures', async () => {
-    const { queueUrl } = await freshQueues(sqs);
+    const { queueUrl } = await freshQueues(env.sqs);
     const bodies = [...(await validSampleBodies()).slice(0, 8), '{"not":"a login"}', 'not json'];
-    await sendBodies(sqs, queueUrl, bodies);
-    const msgs = await receiveAll(sqs, queueUrl, 10);
+    await sendBodies(env.sqs, queueUrl, bodies);
+    const msgs = await receiveAll(env.sqs, queueUrl, 10);
     const event = toEvent(msgs, 'arn:aws:sqs:us-east-1:000000000000:q');
-    const res = await createHandler({ pool, transform, log })(event);
+    const res = await createHandler({ pool: env.pool, transform, log })(event);
     const bad = msgs.filter((m) => m.Body === '{"not":"a login"}' || m.Body === 'not json').map((m) => m.MessageId).sort();
     expect(res.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(bad);
-    const count = async () => (await query<{ n: number }>(url, 'SELECT count(*)::int AS n FROM user_logins'))[0]?.n;
+    const count = async () => (await query<{ n: number }>(env.url, 'SELECT count(*)::int AS n FROM user_logins'))[0]?.n;
     expect(await count()).toBe(8);
     // Lambda retries the whole batch after a timeout: the ledger absorbs it.
-    await createHandler({ pool, transform, log })(event);
+    await createHandler({ pool: env.pool, transform, log })(event);
     expect(await count()).toBe(8);
   });
 
   it('with a DLQ, dead-letters rejects with their reason and reports no failures', async () => {
-    await query(url, 'TRUNCATE user_logins, login_etl_ledger');
-    const { queueUrl, dlqUrl } = await freshQueues(sqs);
-    await sendBodies(sqs, queueUrl, [...(await validSampleBodies()).slice(0, 4), '[1,2,3]']);
-    const res = await createHandler({ pool, transform, log, sqs, dlqUrl })(toEvent(await receiveAll(sqs, queueUrl, 5), 'arn'));
+    await query(env.url, 'TRUNCATE user_logins, login_etl_ledger');
+    const { queueUrl, dlqUrl } = await freshQueues(env.sqs);
+    await sendBodies(env.sqs, queueUrl, [...(await validSampleBodies()).slice(0, 4), '[1,2,3]']);
+    const res = await createHandler({ pool: env.pool, transform, log, sqs: env.sqs, dlqUrl })(toEvent(await receiveAll(env.sqs, queueUrl, 5), 'arn'));
     expect(res.batchItemFailures).toEqual([]);
-    const dead = await peekAll(sqs, dlqUrl);
+    const dead = await peekAll(env.sqs, dlqUrl);
     expect(dead.map((m) => m.MessageAttributes?.reason?.StringValue)).toEqual(['not_an_object']);
   });
 
   it('reports every valid record as failed when Postgres is down, so they are retried', async () => {
-    const { queueUrl } = await freshQueues(sqs);
-    await sendBodies(sqs, queueUrl, (await validSampleBodies()).slice(0, 3));
+    const { queueUrl } = await freshQueues(env.sqs);
+    await sendBodies(env.sqs, queueUrl, (await validSampleBodies()).slice(0, 3));
     const down = new pg.Pool({ connectionString: 'postgres://x:y@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
-    const msgs = await receiveAll(sqs, queueUrl, 3);
+    const msgs = await receiveAll(env.sqs, queueUrl, 3);
     const res = await createHandler({ pool: down, transform, log })(toEvent(msgs, 'arn'));
     expect(res.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(msgs.map((m) => m.MessageId).sort());
     await down.end();

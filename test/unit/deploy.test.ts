@@ -11,10 +11,10 @@ type Doc = Record<string, any>;
 const docs = (p: string): Doc[] => parseAllDocuments(read(p)).map((d) => d.toJSON() as Doc).filter(Boolean);
 
 const k8sFiles = readdirSync(new URL('deploy/k8s/', root)).filter((f) => f.endsWith('.yaml')).map((f) => `deploy/k8s/${f}`);
-const k8s = k8sFiles.flatMap((f) => docs(f).map((d) => ({ file: f, ...d })));
-const compose = docs('docker-compose.yml')[0] ?? {};
-const deployment = k8s.find((d) => d.kind === 'Deployment') ?? {};
-const container = deployment.spec?.template?.spec?.containers?.[0] ?? {};
+const k8s: Doc[] = k8sFiles.flatMap((f) => docs(f).map((d): Doc => ({ file: f, ...d })));
+const compose: Doc = docs('docker-compose.yml')[0] ?? {};
+const deployment: Doc = k8s.find((d) => d.kind === 'Deployment') ?? {};
+const container: Doc = deployment.spec?.template?.spec?.containers?.[0] ?? {};
 
 /** Every (file, env name) the deploy files set for our own image. */
 function envNames(): [string, string][] {
