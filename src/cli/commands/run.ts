@@ -47,6 +47,9 @@ export function runCommand(program: Command): void {
       },
     });
     log.info({ port: http.port }, 'serving /healthz, /readyz and /metrics');
+    if (Number(process.versions.node.split('.')[0]) < 22) {
+      log.warn({ node: process.versions.node }, 'Node 20 is past end of life and the AWS SDK requires Node >= 22 from January 2027; run on Node 22 LTS (as the container does)');
+    }
     const depthTimer = setInterval(() => {
       queueDepth(ctx.sqs(), c.queueUrl).then((d) => {
         depth.set({ state: 'visible' }, d.visible);
