@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --sizes 10000,50000,200000 --naive 5000]
+ * npm run bench [-- --sizes 10000,50000,200000 --naive 5000 --repeat 3]
  * Side by side on one fauxqs process and one embedded PostgreSQL:
  *  (a) raw drain limit: 16 pollers, ReceiveMessage(10) + DeleteMessageBatch, no processing;
  *  (b) `login-etl drain` as a subprocess (masking, validation, Postgres commits included);
@@ -26,6 +26,9 @@ const arg = (name: string, fallback: string) => {
 };
 const sizes = arg('sizes', '50000').split(',').map(Number);
 const naiveCap = Number(arg('naive', '5000'));
+/** Each of (a) and (b) runs this many times, interleaved, and the median counts: single runs on 2 cores vary by ±10%. */
+const repeat = Number(arg('repeat', '3'));
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
 const BIN = new URL('../bin/login-etl.js', import.meta.url).pathname;
 const RAW = new URL('./raw.js', import.meta.url).pathname;
 
@@ -112,19 +115,25 @@ async function main(): Promise<void> {
     process.stderr.write(`sink, 500-row batches: INSERT … unnest ${sink.insertUnnestRowsPerSec} rows/s, COPY + INSERT ${sink.copyRowsPerSec} rows/s\n`);
     for (const n of sizes) {
       process.stderr.write(`N=${n}: loading…\n`);
-      const raw = await rawDrain(faux.endpoint, await newQueue(sqs, n), n);
-      const a = raw.rate;
-      process.stderr.write(`  (a) raw drain limit   ${Math.round(a)} msg/s, peak RSS ${raw.peakRssMb} MB\n`);
-      await pool.query('TRUNCATE user_logins, login_etl_ledger');
-      const b = await etlDrain(faux.endpoint, await newQueue(sqs, n), pgServer.url);
-      process.stderr.write(`  (b) login-etl drain   ${Math.round(b.rate)} msg/s, peak RSS ${b.peakRssMb} MB\n`);
+      const raws: { rate: number; peakRssMb: number }[] = [];
+      const drains: DrainRun[] = [];
+      for (let i = 0; i < repeat; i++) {
+        raws.push(await rawDrain(faux.endpoint, await newQueue(sqs, n), n));
+        process.stderr.write(`  (a) raw drain limit   ${Math.round(raws[i]?.rate ?? 0)} msg/s, peak RSS ${raws[i]?.peakRssMb} MB\n`);
+        await pool.query('TRUNCATE user_logins, login_etl_ledger');
+        drains.push(await etlDrain(faux.endpoint, await newQueue(sqs, n), pgServer.url));
+        process.stderr.write(`  (b) login-etl drain   ${Math.round(drains[i]?.rate ?? 0)} msg/s, peak RSS ${drains[i]?.peakRssMb} MB\n`);
+      }
+      const a = median(raws.map((r) => r.rate));
+      const raw = { rate: a, peakRssMb: Math.max(...raws.map((r) => r.peakRssMb)) };
+      const b: DrainRun = { ...(drains[0] as DrainRun), rate: median(drains.map((d) => d.rate)), peakRssMb: Math.max(...drains.map((d) => d.peakRssMb)) };
       const nNaive = Math.min(n, naiveCap);
       const c = await naive(sqs, await newQueue(sqs, nNaive), pgServer.url, nNaive).catch((err: unknown) => {
         console.error(err);
         throw err;
       });
       process.stderr.write(`  (c) naive (${nNaive} msgs) ${Math.round(c)} msg/s\n`);
-      results.push({ n, rawPerSec: Math.round(a), drainPerSec: Math.round(b.rate), naivePerSec: Math.round(c), naiveMessages: nNaive, bOverA: +(b.rate / a).toFixed(3), bOverC: +(b.rate / c).toFixed(1), peakRssMb: b.peakRssMb, rawPeakRssMb: raw.peakRssMb, written: b.written, rejected: b.rejected });
+      results.push({ n, runs: repeat, rawRuns: raws.map((r) => Math.round(r.rate)), drainRuns: drains.map((d) => Math.round(d.rate)), rawPerSec: Math.round(a), drainPerSec: Math.round(b.rate), naivePerSec: Math.round(c), naiveMessages: nNaive, bOverA: +(b.rate / a).toFixed(3), bOverC: +(b.rate / c).toFixed(1), peakRssMb: b.peakRssMb, rawPeakRssMb: raw.peakRssMb, written: b.written, rejected: b.rejected });
     }
   } finally {
     sqs.destroy();

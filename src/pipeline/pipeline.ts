@@ -96,6 +96,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   let lastAt: number | undefined;
 
   const stopReceiving = new AbortController();
+  const stopped = new Promise<void>((r) => stopReceiving.signal.addEventListener('abort', () => r(), { once: true }));
   /** Aborted only on a fatal fault: retry loops give up and leave their messages to reappear. */
   const abandon = new AbortController();
   let stopping = false;
@@ -163,10 +164,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   /** Waits until there is room in flight and the sink is up (backpressure). */
   async function gate(): Promise<void> {
     while (!stopping && (!sinkUp || tracker.size + SQS_BATCH_LIMIT > o.maxInFlight)) {
-      const waits: Promise<void>[] = [new Promise<void>((r) => stopReceiving.signal.addEventListener('abort', () => r(), { once: true }))];
-      if (!sinkUp) waits.push(new Promise<void>((r) => sinkUpWaiters.push(r)));
-      else waits.push(tracker.whenBelow(o.maxInFlight - SQS_BATCH_LIMIT + 1));
-      await Promise.race(waits);
+      await Promise.race([stopped, sinkUp ? tracker.whenBelow(o.maxInFlight - SQS_BATCH_LIMIT + 1) : new Promise<void>((r) => sinkUpWaiters.push(r))]);
     }
   }
 
