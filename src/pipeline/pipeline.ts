@@ -375,6 +375,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       try {
         await Promise.all(Array.from({ length: o.receivers }, () => receiverLoop()));
         flushBatch();
+        if (pendingDlq.length > 0) track(flushDlq());
         while (work.size > 0) await Promise.all([...work]);
       } finally {
         tracker.stop();
