@@ -1,6 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { ConfigError } from '../config/errors.js';
 import type { Config, Env } from '../config/load.js';
 import { loadKeyring, type Keyring } from '../masking/keyring.js';
 import { createMasker, type Masker } from '../masking/masker.js';
@@ -53,7 +54,7 @@ export async function preflightPostgres(ctx: AppContext): Promise<void> {
   try {
     await checkSchema(ctx.pool());
   } catch (err) {
-    if (err instanceof Error && err.name === 'ConfigError') throw err;
+    if (err instanceof ConfigError) throw err;
     throw pgFailureToError(err, ctx.pgTarget);
   }
 }

@@ -3,7 +3,7 @@ import type { PipelineEvents } from '../pipeline/events.js';
 
 /** Prometheus metrics fed by pipeline events. Labels carry codes and reasons only, never values. */
 export function createMetrics(events: PipelineEvents, registry = new Registry()): Registry {
-  collectDefaultMetrics({ register: registry, prefix: 'login_etl_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'login_etl_' });
   const m = {
     received: new Counter({ name: 'login_etl_messages_received_total', help: 'Messages received from SQS.', registers: [registry] }),
     written: new Counter({ name: 'login_etl_rows_written_total', help: 'Rows inserted into user_logins.', registers: [registry] }),

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ConfigError } from '../../config/errors.js';
 import { describePgError } from '../../sink/errors.js';
 import { checkSchema, LEDGER, TABLE } from '../../sink/schema.js';
 import { describeSqsError } from '../../source/errors.js';
@@ -51,7 +52,7 @@ async function runChecks(ctx: AppContext): Promise<Check[]> {
   await attempt('schema', async () => {
     await checkSchema(ctx.pool(1));
     return `${TABLE} and ${LEDGER} have the expected columns`;
-  }, (e) => (e instanceof Error && e.name === 'ConfigError' ? e.message : describePgError(e, ctx.pgTarget)));
+  }, (e) => (e instanceof ConfigError ? e.message : describePgError(e, ctx.pgTarget)));
   await attempt('privileges', async () => {
     const { rows } = await ctx.pool(1).query<{ ok: boolean; what: string }>(
       `SELECT has_table_privilege(to_regclass($1), p) AS ok, $1 || ' ' || p AS what FROM unnest(ARRAY['INSERT']) AS p

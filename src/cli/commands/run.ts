@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ConfigError } from '../../config/errors.js';
 import { createPipelineEvents } from '../../pipeline/events.js';
 import { createMetrics, queueDepthGauge } from '../../observability/metrics.js';
 import { startHttpEndpoints } from '../../observability/server.js';
@@ -24,6 +25,12 @@ export function runCommand(program: Command): void {
     const depth = queueDepthGauge(registry);
     let sinkUp = true;
     events.on('sink', (s) => (sinkUp = s === 'up'));
+    const refreshDepth = async () => {
+      const d = await queueDepth(ctx.sqs(), c.queueUrl);
+      depth.set({ state: 'visible' }, d.visible);
+      depth.set({ state: 'in_flight' }, d.inFlight);
+      depth.set({ state: 'delayed' }, d.delayed);
+    };
     const http = await startHttpEndpoints({
       port: c.metricsPort,
       host: c.metricsHost,
@@ -33,13 +40,10 @@ export function runCommand(program: Command): void {
         try {
           await checkSchema(ctx.pool());
         } catch (err) {
-          return { ok: false, reason: err instanceof Error && err.name === 'ConfigError' ? err.message : describePgError(err, ctx.pgTarget) };
+          return { ok: false, reason: err instanceof ConfigError ? err.message : describePgError(err, ctx.pgTarget) };
         }
         try {
-          const d = await queueDepth(ctx.sqs(), c.queueUrl);
-          depth.set({ state: 'visible' }, d.visible);
-          depth.set({ state: 'in_flight' }, d.inFlight);
-          depth.set({ state: 'delayed' }, d.delayed);
+          await refreshDepth();
         } catch (err) {
           return { ok: false, reason: describeSqsError(err, c.queueUrl) };
         }
@@ -50,13 +54,7 @@ export function runCommand(program: Command): void {
     if (Number(process.versions.node.split('.')[0]) < 22) {
       log.warn({ node: process.versions.node }, 'Node 20 is past end of life and the AWS SDK requires Node >= 22 from January 2027; run on Node 22 LTS (as the container does)');
     }
-    const depthTimer = setInterval(() => {
-      queueDepth(ctx.sqs(), c.queueUrl).then((d) => {
-        depth.set({ state: 'visible' }, d.visible);
-        depth.set({ state: 'in_flight' }, d.inFlight);
-        depth.set({ state: 'delayed' }, d.delayed);
-      }, () => {});
-    }, 15_000);
+    const depthTimer = setInterval(() => void refreshDepth().catch(() => {}), 15_000);
     const prune = () =>
       pruneLedger(ctx.pool(), c.ledgerRetentionDays).then(
         (n) => n > 0 && log.info({ deleted: n, retentionDays: c.ledgerRetentionDays }, 'pruned the ledger'),
