@@ -4,9 +4,9 @@ const n = (x: number) => x.toLocaleString('en-US');
 
 /** The human summary printed by `drain` and `demo`. */
 export function formatSummary(s: Summary, dlq: boolean): string {
+  if (s.received === 0) return `the queue was empty: nothing to do (checked in ${(s.elapsedMs / 1000).toFixed(1)} s)`;
   const reasons = Object.entries(s.rejectedByReason).map(([r, c]) => `${r} ${n(c)}`).join(', ');
   const rate = s.activeMs > 0 ? Math.round((s.received / s.activeMs) * 1000) : 0;
-  if (s.received === 0) return `the queue was empty: nothing to do (checked in ${(s.elapsedMs / 1000).toFixed(1)} s)`;
   const lines = [
     `drained in ${(s.elapsedMs / 1000).toFixed(1)} s (${n(rate)} msg/s)`,
     `  received    ${n(s.received)}`,

@@ -6,8 +6,9 @@ import { loadConfig } from '../config/load.js';
 import { loadKeyring } from '../masking/keyring.js';
 import { createMasker } from '../masking/masker.js';
 import { createLogger } from '../observability/logger.js';
-import { classifyPgError } from '../sink/errors.js';
+import { sqlState } from '../sink/errors.js';
 import { createPool, resolveDatabaseUrl } from '../sink/pool.js';
+import { writeSplitting } from '../sink/split.js';
 import { writeRows, type LedgerRow } from '../sink/writer.js';
 import { createSqsClient } from '../source/client.js';
 import { chunk, sendDeadLetters } from '../source/queue.js';
@@ -45,20 +46,15 @@ export function createHandler(d: LambdaDeps): (event: SQSEvent) => Promise<SQSBa
   };
 }
 
-/** Writes the batch; on a data error, row by row so a poison row fails alone; on an outage, fails them all. */
+/** Writes the batch, isolating rows Postgres refuses; on any other failure (an outage), fails them all. */
 async function writeIsolating(d: LambdaDeps, rows: LedgerRow[], failures: Set<string>): Promise<void> {
-  if (rows.length === 0) return;
   try {
-    await writeRows(d.pool, rows);
-    return;
+    const { refused } = await writeSplitting((group) => writeRows(d.pool, group), rows);
+    for (const r of refused) failures.add(r.messageId);
   } catch (err) {
-    if (classifyPgError(err) !== 'data' || rows.length === 1) {
-      d.log.error({ sqlstate: (err as { code?: string }).code, rows: rows.length }, 'batch write failed; the messages will be retried');
-      for (const r of rows) failures.add(r.messageId);
-      return;
-    }
+    d.log.error({ sqlstate: sqlState(err), rows: rows.length }, 'batch write failed; the messages will be retried');
+    for (const r of rows) failures.add(r.messageId);
   }
-  for (const r of rows) await writeIsolating(d, [r], failures);
 }
 
 async function deadLetter(d: LambdaDeps, rejects: { record: SQSRecord; r: Rejection }[], failures: Set<string>): Promise<void> {

@@ -2,7 +2,8 @@ import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { classifyPgError, sqlState } from '../sink/errors.js';
-import { writeRows } from '../sink/writer.js';
+import { writeSplitting } from '../sink/split.js';
+import { writeRows, type LedgerRow } from '../sink/writer.js';
 import { classifySqsError, sqsConfigError } from '../source/errors.js';
 import { chunk, queueDepth, receiveMessages, sendDeadLetters, SQS_BATCH_LIMIT } from '../source/queue.js';
 import type { LoginRow, Transformer } from '../transform/transform.js';
@@ -246,39 +247,42 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     await deleteAndRelease(items.filter((it) => !bad.has(it)).map((it) => it.msg));
   }
 
-  /**
-   * Retries transient failures with back-off (receiving pauses meanwhile), and splits the batch on a data
-   * error so one bad row costs only itself. Resolves undefined if abandoned on a fatal fault.
-   */
-  async function persist(items: Item[]): Promise<{ written: number; bad: Item[] } | undefined> {
+  /** Thrown by writeWithRetry once a fatal fault elsewhere has abandoned the work. */
+  const ABANDONED = new Error('abandoned');
+
+  /** One write, retried on transient failures with back-off (receiving pauses meanwhile); other failures throw. */
+  async function writeWithRetry(rows: readonly LedgerRow[]): Promise<number> {
     for (let attempt = 0; ; attempt++) {
-      if (abandon.signal.aborted) return undefined;
+      if (abandon.signal.aborted) throw ABANDONED;
       const t0 = performance.now();
       try {
-        const written = await writeRows(o.pool, items.map((it) => ({ messageId: it.msg.MessageId ?? '', row: it.row })));
-        events.emit('batch', items.length, (performance.now() - t0) / 1000);
+        const written = await writeRows(o.pool, rows);
+        events.emit('batch', rows.length, (performance.now() - t0) / 1000);
         setSink(true);
-        return { written, bad: [] };
+        return written;
       } catch (err) {
-        const kind = classifyPgError(err);
         const code = sqlState(err) ?? (err as { code?: string }).code ?? (err as Error).name;
         events.emit('failure', 'pg', code);
-        if (kind === 'data') {
-          if (items.length === 1) {
-            log.warn({ messageId: items[0]?.msg.MessageId, sqlstate: code, constraint: (err as { constraint?: string }).constraint }, 'row refused by PostgreSQL');
-            return { written: 0, bad: items };
-          }
-          const mid = items.length >> 1;
-          const a = await persist(items.slice(0, mid));
-          const b = await persist(items.slice(mid));
-          return a && b ? { written: a.written + b.written, bad: [...a.bad, ...b.bad] } : undefined;
-        }
-        if (kind !== 'transient') throw err;
+        if (classifyPgError(err) !== 'transient') throw err;
         setSink(false);
         const delay = backoffMs(attempt, o.retryBaseMs, o.retryMaxMs);
-        log.warn({ sqlstate: code, attempt, retryInMs: delay, rows: items.length }, 'batch write failed; retrying');
+        log.warn({ sqlstate: code, attempt, retryInMs: delay, rows: rows.length }, 'batch write failed; retrying');
         await sleep(delay, abandon.signal);
       }
+    }
+  }
+
+  /** Writes a batch, isolating rows Postgres refuses. Resolves undefined if abandoned on a fatal fault. */
+  async function persist(items: Item[]): Promise<{ written: number; bad: Item[] } | undefined> {
+    const byId = new Map(items.map((it) => [it.msg.MessageId ?? '', it]));
+    try {
+      const r = await writeSplitting(writeWithRetry, items.map((it) => ({ messageId: it.msg.MessageId ?? '', row: it.row })), (row, err) =>
+        log.warn({ messageId: row.messageId, sqlstate: sqlState(err), constraint: (err as { constraint?: string }).constraint }, 'row refused by PostgreSQL'),
+      );
+      return { written: r.written, bad: r.refused.map((row) => byId.get(row.messageId)).filter((it) => it !== undefined) };
+    } catch (err) {
+      if (err === ABANDONED) return undefined;
+      throw err;
     }
   }
 

@@ -37,16 +37,10 @@ export function utcDate(sentTimestamp: string | undefined): string | undefined {
   return lastDate;
 }
 
-/** Flat mapping: read top-level own properties directly (no flattening needed). */
-function pickOwn(obj: Record<string, unknown>, map: FieldMap): Record<SourceColumn, unknown> {
+/** The mapped fields, read through `get` (a flattened lookup, or own properties for the flat mapping). */
+function pick(get: (path: string) => unknown, map: FieldMap): Record<SourceColumn, unknown> {
   const out = {} as Record<SourceColumn, unknown>;
-  for (const c of SOURCE_COLUMNS) out[c] = Object.hasOwn(obj, map[c]) ? obj[map[c]] : undefined;
-  return out;
-}
-
-function pickFlat(flat: Map<string, unknown>, map: FieldMap): Record<SourceColumn, unknown> {
-  const out = {} as Record<SourceColumn, unknown>;
-  for (const c of SOURCE_COLUMNS) out[c] = flat.get(map[c]);
+  for (const c of SOURCE_COLUMNS) out[c] = get(map[c]);
   return out;
 }
 
@@ -61,7 +55,9 @@ export function createTransformer(masker: Masker, fieldMap: FieldMap = DEFAULT_F
       return { ok: false, rejection: rejection('invalid_json') };
     }
     if (!isPlainObject(parsed)) return { ok: false, rejection: rejection('not_an_object') };
-    const fields = depth === 1 ? pickOwn(parsed, fieldMap) : pickFlat(flatten(parsed, depth), fieldMap);
+    // The flat mapping needs no flattening: it reads own top-level properties directly.
+    const flat = depth === 1 ? undefined : flatten(parsed, depth);
+    const fields = pick(flat ? (p) => flat.get(p) : (p) => (Object.hasOwn(parsed, p) ? parsed[p] : undefined), fieldMap);
     const v = validateEvent(fields);
     if (!v.ok) return v;
     const createDate = utcDate(sentTimestamp);
