@@ -5,8 +5,8 @@ import { freePort } from '../dist/demo/embedded.js';
 /** fauxqs as a separate process, as a real SQS endpoint would be. */
 export async function startFauxqsProcess(): Promise<{ endpoint: string; child: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
-  const cli = fileURLToPath(new URL('../node_modules/fauxqs/dist/cli.js', import.meta.url));
-  const child = spawn(process.execPath, [cli], { env: { ...process.env, FAUXQS_PORT: String(port), FAUXQS_LOGGER: 'false' }, stdio: 'ignore' });
+  const script = fileURLToPath(new URL('./fauxqs-server.js', import.meta.url));
+  const child = spawn(process.execPath, [...(process.env.FAUXQS_NODE_ARGS ?? '').split(' ').filter(Boolean), script], { env: { ...process.env, FAUXQS_PORT: String(port) }, stdio: 'ignore' });
   const endpoint = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     try {

@@ -103,7 +103,8 @@ async function naive(sqs: SQSClient, url: string, dbUrl: string, n: number): Pro
 
 async function main(): Promise<void> {
   const faux = await startFauxqsProcess();
-  const pgServer = await startEmbeddedPostgres();
+  // Commits flushed to disk, as in production: fsync=off would flatter the per-message commits of (c).
+  const pgServer = await startEmbeddedPostgres({ durable: true });
   const sqs = createSqsClient({ queueUrl: faux.endpoint, sqsEndpoint: faux.endpoint, region: 'us-east-1' }, {});
   const pool = new pg.Pool({ connectionString: pgServer.url });
   await initDb(pool);

@@ -1,5 +1,13 @@
 #!/usr/bin/env node
+import { setFlagsFromString } from 'node:v8';
+
 // Node 20 is supported but past end of life: `run` logs one line about it instead of the AWS SDK's banner.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// Grow the heap by at most 75% after each full GC instead of up to 300%: at full speed this holds peak RSS
+// near 130 MB rather than 150–170 MB, at no measured cost in throughput (README, Performance).
+// A value given on the node command line (`node --heap-growing-percent=N bin/login-etl.js`) wins.
+if (!process.execArgv.some((a) => /heap[-_]growing[-_]percent/.test(a))) {
+  setFlagsFromString('--heap-growing-percent=75');
+}
 const { main } = await import('../dist/cli/main.js');
 process.exit(await main(process.argv));

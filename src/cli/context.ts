@@ -53,6 +53,9 @@ export function createContext(config: Config, env: Env = process.env, log = crea
 export async function preflightPostgres(ctx: AppContext): Promise<void> {
   try {
     await checkSchema(ctx.pool());
+    // Open the sink's connections now, so the first batches do not pay for connecting and authenticating.
+    const clients = await Promise.all(Array.from({ length: ctx.config.sinkConcurrency }, () => ctx.pool().connect()));
+    for (const c of clients) c.release();
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw pgFailureToError(err, ctx.pgTarget);

@@ -50,11 +50,11 @@ export const SETTINGS = {
     doc: 'Visibility timeout asked for on receive; the heartbeat extends it for messages still in flight.',
   },
   maxInFlight: {
-    env: 'MAX_IN_FLIGHT', flag: '--max-in-flight <n>', default: 2000, schema: int(10, 100000),
+    env: 'MAX_IN_FLIGHT', flag: '--max-in-flight <n>', default: 1000, schema: int(10, 100000),
     doc: 'Messages received but not yet deleted; receiving pauses above it (backpressure).',
   },
   batchSize: {
-    env: 'BATCH_SIZE', flag: '--batch-size <n>', default: 500, schema: int(1, 10000),
+    env: 'BATCH_SIZE', flag: '--batch-size <n>', default: 250, schema: int(1, 10000),
     doc: 'Rows per Postgres transaction; a batch flushes when it is this full…',
   },
   batchMaxAgeMs: {

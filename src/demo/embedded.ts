@@ -40,6 +40,8 @@ export interface EmbeddedPostgresOptions {
   port?: number;
   /** Extra `postgres` flags, e.g. ['-c', 'ssl=on']. */
   postgresFlags?: string[];
+  /** Flush commits to disk, as PostgreSQL does by default (the benchmark). Default false: the demo and tests trade durability for speed. */
+  durable?: boolean;
   onLog?: (line: string) => void;
 }
 
@@ -62,7 +64,7 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions = {}): Pr
     persistent: true, // kept across stop/start (restart tests); destroy() removes it
     // Postgres refuses to run as root; as root, the package runs it as the `postgres` OS user.
     createPostgresUser: isRoot,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', ...(o.postgresFlags ?? [])],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', ...(o.durable ? [] : ['-c', 'fsync=off']), ...(o.postgresFlags ?? [])],
     onLog: (m: unknown) => log(String(m)),
     onError: (m: unknown) => log(String(m)),
   });

@@ -80,9 +80,9 @@ export function createMasker(keyring: Keyring, mode: MaskMode): Masker {
     }
   }
 
-  function writeVersion(now: Date = new Date()): number {
+  function writeVersion(now?: Date): number {
     const c = keyring.hmacCutover;
-    return mode === 'hmac' && c && now < c.until ? c.version : keyring.primary;
+    return mode === 'hmac' && c && (now ?? new Date()) < c.until ? c.version : keyring.primary;
   }
 
   function reveal(field: PiiField, token: string): string {

@@ -13,7 +13,8 @@ export interface ParsedToken {
 }
 
 export function formatToken(mode: MaskMode, version: number, payload: Uint8Array): string {
-  return `${PREFIX[mode]}${version}.${Buffer.from(payload).toString('base64url')}`;
+  const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  return `${PREFIX[mode]}${version}.${bytes.toString('base64url')}`;
 }
 
 /** Returns undefined for anything that is not a well-formed token. */

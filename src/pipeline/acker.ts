@@ -1,4 +1,4 @@
-import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
 import { classifySqsError, sqsConfigError } from '../source/errors.js';
 import { chunk, deleteMessages } from '../source/queue.js';
@@ -21,17 +21,17 @@ export interface AckerOptions {
  * Deletes messages with DeleteMessageBatch, retrying failed entries. Called only after the commit, so a
  * delete that never succeeds costs a redelivery, which the ledger absorbs. Resolves with the count deleted.
  */
-export function createAcker(o: AckerOptions): (msgs: readonly Message[]) => Promise<number> {
+export function createAcker(o: AckerOptions): (handles: readonly string[]) => Promise<number> {
   const maxAttempts = o.maxAttempts ?? Number.POSITIVE_INFINITY;
 
-  async function deleteGroup(group: readonly Message[]): Promise<number> {
+  async function deleteGroup(group: readonly string[]): Promise<number> {
     let pending = [...group];
     let deleted = 0;
     for (let attempt = 0; pending.length > 0 && attempt < maxAttempts && !o.signal?.aborted; attempt++) {
       if (attempt > 0) await sleep(backoffMs(attempt, o.retryBaseMs, o.retryMaxMs), o.signal);
       try {
-        const failed = await deleteMessages(o.sqs, o.queueUrl, pending.map((m) => m.ReceiptHandle ?? ''));
-        const retry = failed.filter((f) => !f.senderFault).map((f) => pending[Number(f.id)]).filter((m) => m !== undefined);
+        const failed = await deleteMessages(o.sqs, o.queueUrl, pending);
+        const retry = failed.filter((f) => !f.senderFault).map((f) => pending[Number(f.id)]).filter((h) => h !== undefined);
         const givenUp = failed.filter((f) => f.senderFault);
         if (givenUp.length > 0) {
           o.log.info({ count: givenUp.length, code: givenUp[0]?.code }, 'delete refused (receipt handle expired?); the ledger will absorb the redelivery');
@@ -48,5 +48,5 @@ export function createAcker(o: AckerOptions): (msgs: readonly Message[]) => Prom
     return deleted;
   }
 
-  return async (msgs) => (await Promise.all(chunk(msgs).map(deleteGroup))).reduce((a, b) => a + b, 0);
+  return async (handles) => (await Promise.all(chunk(handles).map(deleteGroup))).reduce((a, b) => a + b, 0);
 }

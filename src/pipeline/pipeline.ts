@@ -63,8 +63,12 @@ export interface Pipeline {
   stats(): Summary & { inFlight: number; sinkUp: boolean };
 }
 
+/** A transformed message: only what the sink and the ack need, so the received message can be collected early. */
 interface Item {
-  msg: Message;
+  id: string;
+  handle: string;
+  /** Kept for the DLQ, should Postgres refuse the row. */
+  body: string;
   row: LoginRow;
 }
 
@@ -97,7 +101,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   let lastAt: number | undefined;
 
   const stopReceiving = new AbortController();
-  const stopped = new Promise<void>((r) => stopReceiving.signal.addEventListener('abort', () => r(), { once: true }));
+  const stopWaiters = new Set<() => void>();
   /** Aborted only on a fatal fault: retry loops give up and leave their messages to reappear. */
   const abandon = new AbortController();
   let stopping = false;
@@ -145,6 +149,8 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     if (stopping) return;
     stopping = true;
     stopReceiving.abort();
+    for (const w of stopWaiters) w();
+    stopWaiters.clear();
     setSink(true);
     flushBatch();
   }
@@ -162,10 +168,20 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     }
   }
 
+  /** Settles as `p` does, or with undefined as soon as the pipeline stops; leaves nothing subscribed either way. */
+  function untilStopped<T>(p: Promise<T>): Promise<T | undefined> {
+    if (stopping) return Promise.resolve(undefined);
+    return new Promise<T | undefined>((resolve, reject) => {
+      const onStop = () => resolve(undefined);
+      stopWaiters.add(onStop);
+      p.then(resolve, reject).finally(() => stopWaiters.delete(onStop));
+    });
+  }
+
   /** Waits until there is room in flight and the sink is up (backpressure). */
   async function gate(): Promise<void> {
     while (!stopping && (!sinkUp || tracker.size + SQS_BATCH_LIMIT > o.maxInFlight)) {
-      await Promise.race([stopped, sinkUp ? tracker.whenBelow(o.maxInFlight - SQS_BATCH_LIMIT + 1) : new Promise<void>((r) => sinkUpWaiters.push(r))]);
+      await untilStopped(sinkUp ? tracker.whenBelow(o.maxInFlight - SQS_BATCH_LIMIT + 1) : new Promise<void>((r) => sinkUpWaiters.push(r)));
     }
   }
 
@@ -173,13 +189,12 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     for (let attempt = 0; !stopping; ) {
       await gate();
       if (stopping) return;
-      let msgs: Message[];
+      let msgs: Message[] | undefined;
       try {
-        msgs = await receiveMessages(o.sqs, o.queueUrl, {
-          waitTimeSeconds: o.waitTimeSeconds,
-          visibilityTimeoutSeconds: o.visibilityTimeoutSeconds,
-          signal: stopReceiving.signal,
-        });
+        // A stop does not wait out a long poll: the call is left behind, and anything it brings reappears
+        // after the visibility timeout, as with an aborted call.
+        msgs = await untilStopped(receiveMessages(o.sqs, o.queueUrl, { waitTimeSeconds: o.waitTimeSeconds, visibilityTimeoutSeconds: o.visibilityTimeoutSeconds }));
+        if (msgs === undefined) return;
         attempt = 0;
       } catch (err) {
         if (stopping) return;
@@ -189,29 +204,28 @@ export function createPipeline(o: PipelineOptions): Pipeline {
         await sleep(backoffMs(attempt++, o.retryBaseMs, o.retryMaxMs), stopReceiving.signal);
         continue;
       }
-      let fresh = 0;
-      for (const m of msgs) if (accept(m)) fresh++;
-      if (fresh === 0 && o.untilEmpty) await checkDrained();
+      const fresh = o.untilEmpty && leftRejected.size > 0 ? msgs.filter((m) => !leftRejected.has(m.MessageId ?? '')) : msgs;
+      if (fresh.length > 0) accept(fresh);
+      else if (o.untilEmpty) await checkDrained();
     }
   }
 
-  /** Takes one received message into the pipeline; false if it is a reject we already left on the queue. */
-  function accept(msg: Message): boolean {
-    const id = msg.MessageId ?? '';
-    if (leftRejected.has(id)) return false;
-    tracker.add(msg);
+  /** Takes received messages into the pipeline: tracked until deleted, transformed, batched. */
+  function accept(msgs: readonly Message[]): void {
+    tracker.add(msgs.map((m) => m.ReceiptHandle ?? ''));
     firstAt ??= Date.now();
-    s.received++;
-    events.emit('received', 1);
-    const result = o.transform(msg.Body ?? '', msg.Attributes?.SentTimestamp);
-    if (!result.ok) {
-      reject(msg, result.rejection);
-      return true;
+    s.received += msgs.length;
+    events.emit('received', msgs.length);
+    for (const msg of msgs) {
+      const result = o.transform(msg.Body ?? '', msg.Attributes?.SentTimestamp);
+      if (!result.ok) {
+        reject(msg, result.rejection);
+        continue;
+      }
+      batch.push({ id: msg.MessageId ?? '', handle: msg.ReceiptHandle ?? '', body: msg.Body ?? '', row: result.row });
+      if (batch.length >= o.batchSize) flushBatch();
     }
-    batch.push({ msg, row: result.row });
-    if (batch.length >= o.batchSize) flushBatch();
-    else batchTimer ??= setTimeout(flushBatch, o.batchMaxAgeMs);
-    return true;
+    if (batch.length > 0) batchTimer ??= setTimeout(flushBatch, o.batchMaxAgeMs);
   }
 
   function flushBatch(): void {
@@ -226,7 +240,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   /** Writes a batch exactly once, then deletes it from the queue. */
   async function commit(items: Item[]): Promise<void> {
     const unique = new Map<string, Item>();
-    for (const it of items) if (!unique.has(it.msg.MessageId ?? '')) unique.set(it.msg.MessageId ?? '', it);
+    for (const it of items) if (!unique.has(it.id)) unique.set(it.id, it);
     await slots.acquire();
     let result: { written: number; bad: Item[] } | undefined;
     try {
@@ -235,7 +249,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       slots.release();
     }
     if (!result) {
-      tracker.release(items.map((i) => i.msg));
+      tracker.release(items.map((i) => i.handle));
       return;
     }
     const bad = new Set(result.bad);
@@ -243,8 +257,8 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     s.duplicates += items.length - result.written - bad.size;
     events.emit('written', result.written);
     events.emit('duplicates', items.length - result.written - bad.size);
-    for (const it of result.bad) reject(it.msg, rejection('db_rejected'));
-    await deleteAndRelease(items.filter((it) => !bad.has(it)).map((it) => it.msg));
+    for (const it of result.bad) reject({ MessageId: it.id, ReceiptHandle: it.handle, Body: it.body }, rejection('db_rejected'));
+    await deleteAndRelease(items.filter((it) => !bad.has(it)).map((it) => it.handle));
   }
 
   /** Thrown by writeWithRetry once a fatal fault elsewhere has abandoned the work. */
@@ -274,9 +288,9 @@ export function createPipeline(o: PipelineOptions): Pipeline {
 
   /** Writes a batch, isolating rows Postgres refuses. Resolves undefined if abandoned on a fatal fault. */
   async function persist(items: Item[]): Promise<{ written: number; bad: Item[] } | undefined> {
-    const byId = new Map(items.map((it) => [it.msg.MessageId ?? '', it]));
+    const byId = new Map(items.map((it) => [it.id, it]));
     try {
-      const r = await writeSplitting(writeWithRetry, items.map((it) => ({ messageId: it.msg.MessageId ?? '', row: it.row })), (row, err) =>
+      const r = await writeSplitting(writeWithRetry, items.map((it) => ({ messageId: it.id, row: it.row })), (row, err) =>
         log.warn({ messageId: row.messageId, sqlstate: sqlState(err), constraint: (err as { constraint?: string }).constraint }, 'row refused by PostgreSQL'),
       );
       return { written: r.written, bad: r.refused.map((row) => byId.get(row.messageId)).filter((it) => it !== undefined) };
@@ -286,13 +300,13 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     }
   }
 
-  async function deleteAndRelease(msgs: Message[]): Promise<void> {
-    if (msgs.length === 0) return;
-    const n = await ack(msgs);
+  async function deleteAndRelease(handles: string[]): Promise<void> {
+    if (handles.length === 0) return;
+    const n = await ack(handles);
     s.deleted += n;
     lastAt = Date.now();
     events.emit('deleted', n);
-    tracker.release(msgs);
+    tracker.release(handles);
   }
 
   function reject(msg: Message, r: Rejection): void {
@@ -305,7 +319,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       lastAt = Date.now();
       // Only a drain needs to recognise them when they come back, to know the queue holds nothing else.
       if (o.untilEmpty) leftRejected.add(msg.MessageId ?? '');
-      tracker.release([msg]);
+      tracker.release([msg.ReceiptHandle ?? '']);
       return;
     }
     pendingDlq.push({ msg, r });
@@ -320,13 +334,13 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       chunk(all).map(async (group) => {
         let pending = group;
         for (let attempt = 0; pending.length > 0; attempt++) {
-          if (abandon.signal.aborted) return tracker.release(pending.map((p) => p.msg));
+          if (abandon.signal.aborted) return tracker.release(pending.map((p) => p.msg.ReceiptHandle ?? ''));
           try {
             const failed = await sendDeadLetters(o.sqs, o.dlqUrl ?? '', pending.map(({ msg, r }) => ({ body: msg.Body ?? '', reason: r.reason, sourceMessageId: msg.MessageId ?? '' })));
             const failedIdx = new Set(failed.map((f) => Number(f.id)));
             const sent = pending.filter((_, i) => !failedIdx.has(i));
             s.deadLettered += sent.length;
-            await deleteAndRelease(sent.map((p) => p.msg));
+            await deleteAndRelease(sent.map((p) => p.msg.ReceiptHandle ?? ''));
             pending = pending.filter((_, i) => failedIdx.has(i));
           } catch (err) {
             events.emit('failure', 'sqs', (err as Error).name);

@@ -1,4 +1,4 @@
-import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
 import { chunk, extendVisibility } from '../source/queue.js';
 
@@ -8,9 +8,10 @@ import { chunk, extendVisibility } from '../source/queue.js';
  */
 export interface Tracker {
   readonly size: number;
-  add(msg: Message): void;
-  /** Forget a message: deleted, or deliberately left for the queue to redeliver. */
-  release(msgs: readonly Message[]): void;
+  /** Tracks messages by receipt handle. */
+  add(handles: readonly string[]): void;
+  /** Forget messages: deleted, or deliberately left for the queue to redeliver. */
+  release(handles: readonly string[]): void;
   /** Resolves when size drops below `limit`, or immediately if it already is. */
   whenBelow(limit: number): Promise<void>;
   start(): void;
@@ -70,13 +71,13 @@ export function createTracker(o: TrackerOptions): Tracker {
     get size() {
       return live.size;
     },
-    add(msg) {
-      const handle = msg.ReceiptHandle ?? '';
-      live.set(handle, { handle, deadline: Date.now() + visMs });
+    add(handles) {
+      const deadline = Date.now() + visMs;
+      for (const handle of handles) live.set(handle, { handle, deadline });
       changed();
     },
-    release(msgs) {
-      for (const m of msgs) live.delete(m.ReceiptHandle ?? '');
+    release(handles) {
+      for (const h of handles) live.delete(h);
       changed();
     },
     whenBelow(limit) {

@@ -14,9 +14,9 @@ export const SQS_BATCH_LIMIT = 10;
 export interface ReceiveOptions {
   waitTimeSeconds: number;
   visibilityTimeoutSeconds: number;
-  signal?: AbortSignal | undefined;
 }
 
+/** No per-call options (such as an abort signal): they would bypass the client's cached middleware stack. */
 export async function receiveMessages(sqs: SQSClient, queueUrl: string, o: ReceiveOptions): Promise<Message[]> {
   const out = await sqs.send(
     new ReceiveMessageCommand({
@@ -26,7 +26,6 @@ export async function receiveMessages(sqs: SQSClient, queueUrl: string, o: Recei
       VisibilityTimeout: o.visibilityTimeoutSeconds,
       MessageSystemAttributeNames: ['SentTimestamp'],
     }),
-    o.signal ? { abortSignal: o.signal } : {},
   );
   return out.Messages ?? [];
 }

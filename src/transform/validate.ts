@@ -1,8 +1,7 @@
-import { z } from 'zod';
 import { MAX_VALUE_BYTES } from '../masking/masker.js';
 import { encodeAppVersion } from './appVersion.js';
 import { canonicalIp } from './ip.js';
-import type { SourceColumn } from './mapping.js';
+import { SOURCE_COLUMNS, type SourceColumn } from './mapping.js';
 
 /** Stable reject codes: they label DLQ messages, logs and metrics, so never rename one. */
 export const REJECT_REASONS = [
@@ -20,30 +19,55 @@ export const REJECT_REASONS = [
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
-const isReason = (s: string): s is RejectReason => (REJECT_REASONS as readonly string[]).includes(s);
+/** One login event, as mapped from the message body and validated. */
+export interface LoginEvent {
+  user_id: string;
+  device_type: string;
+  /** Canonical form (see canonicalIp). */
+  ip: string;
+  /** Trimmed. */
+  device_id: string;
+  locale: string | null;
+  /** Encoded (see encodeAppVersion). */
+  app_version: number | null;
+}
 
-/** Text Postgres can store exactly: well-formed UTF-16 (no lone surrogates) and no NUL. */
-const text = () =>
-  z.string().refine((s) => s.isWellFormed() && !s.includes('\0'), 'invalid_text');
-const nonBlank = (max: number) =>
-  text().refine((s) => s.trim().length > 0, 'empty_field').refine((s) => s.length <= max, 'too_long');
+/** A failed rule; one shared instance per reason, so a failure allocates nothing. */
+class Invalid {
+  constructor(readonly reason: RejectReason) {}
+}
+const INVALID = Object.fromEntries(REJECT_REASONS.map((r) => [r, new Invalid(r)])) as Record<RejectReason, Invalid>;
 
-/** One login event, as mapped from the message body. Types below are derived from it. */
-export const LoginEventSchema = z.object({
+interface Rule<T> {
+  /** Missing or null becomes null instead of a `missing_field` reject. */
+  optional: boolean;
+  /** Runs on a string already known to be storable text (no NUL, no lone surrogate). */
+  parse: (s: string) => T | Invalid;
+}
+
+const nonBlank = (max: number): Rule<string> => ({
+  optional: false,
+  parse: (s) => (s.trim().length === 0 ? INVALID.empty_field : s.length > max ? INVALID.too_long : s),
+});
+
+/**
+ * The event schema: one rule per column, checked in column order; the first failure is the reject reason.
+ * Hand-written rather than zod because it runs per message: 0.5 µs against zod's 3 µs (see README, Performance).
+ */
+const RULES: { [K in keyof LoginEvent]: Rule<Exclude<LoginEvent[K], null>> } = {
   user_id: nonBlank(128),
   device_type: nonBlank(32),
-  ip: text().transform((s, ctx) => canonicalIp(s) ?? (ctx.addIssue({ code: 'custom', message: 'invalid_ip' }), z.NEVER)),
-  device_id: text()
-    .transform((s) => s.trim())
-    .refine((s) => s.length > 0, 'empty_field')
-    .refine((s) => Buffer.byteLength(s) <= MAX_VALUE_BYTES.device_id, 'too_long'),
-  locale: text().refine((s) => s.length <= 32, 'too_long').nullish().transform((v) => v ?? null),
-  app_version: text()
-    .transform((s, ctx) => encodeAppVersion(s) ?? (ctx.addIssue({ code: 'custom', message: 'invalid_app_version' }), z.NEVER))
-    .nullish()
-    .transform((v) => v ?? null),
-});
-export type LoginEvent = z.output<typeof LoginEventSchema>;
+  ip: { optional: false, parse: (s) => canonicalIp(s) ?? INVALID.invalid_ip },
+  device_id: {
+    optional: false,
+    parse: (s) => {
+      const t = s.trim();
+      return t.length === 0 ? INVALID.empty_field : Buffer.byteLength(t) > MAX_VALUE_BYTES.device_id ? INVALID.too_long : t;
+    },
+  },
+  locale: { optional: true, parse: (s) => (s.length <= 32 ? s : INVALID.too_long) },
+  app_version: { optional: true, parse: (s) => encodeAppVersion(s) ?? INVALID.invalid_app_version },
+};
 
 const HUMAN: Record<RejectReason, string> = {
   invalid_json: 'body is not valid JSON',
@@ -72,13 +96,20 @@ export const rejection = (reason: RejectReason, field?: string): Rejection => ({
 
 /** Validates mapped fields; the first problem becomes the message's single reject reason. */
 export function validateEvent(fields: Record<SourceColumn, unknown>): { ok: true; event: LoginEvent } | { ok: false; rejection: Rejection } {
-  const parsed = LoginEventSchema.safeParse(fields);
-  if (parsed.success) return { ok: true, event: parsed.data };
-  const issue = parsed.error.issues[0];
-  const field = String(issue?.path[0] ?? '');
-  const raw = fields[field as SourceColumn];
-  let reason: RejectReason = 'invalid_type';
-  if (issue?.code === 'invalid_type') reason = raw === undefined || raw === null ? 'missing_field' : 'invalid_type';
-  else if (issue && isReason(issue.message)) reason = issue.message;
-  return { ok: false, rejection: rejection(reason, field) };
+  const event: Record<string, unknown> = {};
+  for (const column of SOURCE_COLUMNS) {
+    const raw = fields[column];
+    const rule: Rule<unknown> = RULES[column];
+    if (raw === undefined || raw === null) {
+      if (!rule.optional) return { ok: false, rejection: rejection('missing_field', column) };
+      event[column] = null;
+      continue;
+    }
+    if (typeof raw !== 'string') return { ok: false, rejection: rejection('invalid_type', column) };
+    if (!raw.isWellFormed() || raw.includes('\0')) return { ok: false, rejection: rejection('invalid_text', column) };
+    const value = rule.parse(raw);
+    if (value instanceof Invalid) return { ok: false, rejection: rejection(value.reason, column) };
+    event[column] = value;
+  }
+  return { ok: true, event: event as unknown as LoginEvent };
 }

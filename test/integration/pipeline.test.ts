@@ -72,6 +72,16 @@ describe('pipeline against fauxqs and PostgreSQL', () => {
     expect(await depth(env.sqs, queueUrl)).toBe(1);
   });
 
+  it('stop() does not wait out a 20-second long poll on an empty queue', async () => {
+    const { queueUrl } = await freshQueues(env.sqs);
+    const p = createPipeline({ ...options(queueUrl), untilEmpty: false, waitTimeSeconds: 20 });
+    const running = p.run();
+    await new Promise((r) => setTimeout(r, 300));
+    p.stop();
+    const outcome = await Promise.race([running.then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still polling'), 10_000))]);
+    expect(outcome).toBe('stopped');
+  });
+
   it('a poison row costs only itself: Postgres refusing one row still writes the rest', async () => {
     const strict = await freshDatabase();
     await query(strict, `CREATE TABLE user_logins(user_id varchar(128), device_type varchar(32) CHECK (device_type <> 'tablet'), masked_ip varchar(256), masked_device_id varchar(256), locale varchar(32), app_version integer, create_date date)`);

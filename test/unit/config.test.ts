@@ -8,7 +8,7 @@ import { pgTarget, resolveDatabaseUrl } from '../../src/sink/pool.js';
 describe('loadConfig', () => {
   it('applies defaults from one place', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ queueUrl: REFERENCE_QUEUE_URL, region: 'us-east-1', batchSize: 500, batchMaxAgeMs: 200, piiMaskMode: 'hmac', metricsPort: 9464 });
+    expect(c).toMatchObject({ queueUrl: REFERENCE_QUEUE_URL, region: 'us-east-1', batchSize: 250, batchMaxAgeMs: 200, piiMaskMode: 'hmac', metricsPort: 9464 });
     expect(c.dlqUrl).toBeUndefined();
   });
 

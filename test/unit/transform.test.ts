@@ -71,6 +71,18 @@ describe('transform', () => {
     if (!r.ok) expect(r.rejection.reason).toBe(reason);
   });
 
+  it('reports the first problem in column order, naming its field', () => {
+    const r = transform(body({ device_type: 7, ip: 'nope', app_version: 'x' }), TS);
+    expect(r).toEqual({ ok: false, rejection: { reason: 'invalid_type', detail: 'device_type: field has the wrong type (expected a string)' } });
+    const s = transform(body({ device_type: '', user_id: undefined }), TS);
+    expect(!s.ok && s.rejection).toEqual({ reason: 'missing_field', detail: 'user_id: required field is missing or null' });
+  });
+
+  it('checks text before length: a long field with a NUL is invalid_text', () => {
+    const r = transform(body({ locale: `${'x'.repeat(40)}\u0000` }), TS);
+    expect(!r.ok && r.rejection.reason).toBe('invalid_text');
+  });
+
   it('rejects a message without SentTimestamp', () => {
     const r = transform(body(), undefined);
     expect(!r.ok && r.rejection.reason).toBe('missing_timestamp');
