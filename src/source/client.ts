@@ -29,7 +29,7 @@ export function createSqsClient(s: SqsClientSettings, env: Env = process.env): S
   const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID ?? env.AWS_PROFILE ?? env.AWS_WEB_IDENTITY_TOKEN_FILE ?? env.AWS_CONTAINER_CREDENTIALS_FULL_URI ?? env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI);
   return new SQSClient({
     region: s.region,
-    // Resolve each command's middleware stack once, not on every call: a third less CPU per message at full
+    // Resolve each command's middleware stack once, not on every call: about a fifth less CPU per message at full
     // speed. Calls must then pass no per-call options (queue.ts).
     cacheMiddleware: true,
     ...(endpoint ? { endpoint, useQueueUrlAsEndpoint: false } : {}),
