@@ -6,7 +6,7 @@ import { freePort } from '../dist/demo/embedded.js';
 export async function startFauxqsProcess(): Promise<{ endpoint: string; child: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
   const script = fileURLToPath(new URL('./fauxqs-server.js', import.meta.url));
-  const child = spawn(process.execPath, [...(process.env.FAUXQS_NODE_ARGS ?? '').split(' ').filter(Boolean), script], { env: { ...process.env, FAUXQS_PORT: String(port) }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [script], { env: { ...process.env, FAUXQS_PORT: String(port) }, stdio: 'ignore' });
   const endpoint = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     try {

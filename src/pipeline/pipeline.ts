@@ -63,12 +63,16 @@ export interface Pipeline {
   stats(): Summary & { inFlight: number; sinkUp: boolean };
 }
 
-/** A transformed message: only what the sink and the ack need, so the received message can be collected early. */
-interface Item {
+/** What the pipeline keeps of a received message, so the SDK's object can be collected early. */
+interface Received {
   id: string;
   handle: string;
-  /** Kept for the DLQ, should Postgres refuse the row. */
+  /** Kept for the DLQ, should the message be rejected. */
   body: string;
+}
+
+/** A transformed message, ready for the sink. */
+interface Item extends Received {
   row: LoginRow;
 }
 
@@ -113,7 +117,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   const slots = semaphore(o.sinkConcurrency);
   let batch: Item[] = [];
   let batchTimer: NodeJS.Timeout | undefined;
-  let pendingDlq: { msg: Message; r: Rejection }[] = [];
+  let pendingDlq: { msg: Received; r: Rejection }[] = [];
   let drainCheck: Promise<void> | undefined;
 
   const tracker = createTracker({
@@ -212,17 +216,21 @@ export function createPipeline(o: PipelineOptions): Pipeline {
 
   /** Takes received messages into the pipeline: tracked until deleted, transformed, batched. */
   function accept(msgs: readonly Message[]): void {
-    tracker.add(msgs.map((m) => m.ReceiptHandle ?? ''));
+    const received = msgs.map((m) => ({
+      msg: { id: m.MessageId ?? '', handle: m.ReceiptHandle ?? '', body: m.Body ?? '' } satisfies Received,
+      sentTimestamp: m.Attributes?.SentTimestamp,
+    }));
+    tracker.add(received.map(({ msg }) => msg.handle));
     firstAt ??= Date.now();
     s.received += msgs.length;
     events.emit('received', msgs.length);
-    for (const msg of msgs) {
-      const result = o.transform(msg.Body ?? '', msg.Attributes?.SentTimestamp);
+    for (const { msg, sentTimestamp } of received) {
+      const result = o.transform(msg.body, sentTimestamp);
       if (!result.ok) {
         reject(msg, result.rejection);
         continue;
       }
-      batch.push({ id: msg.MessageId ?? '', handle: msg.ReceiptHandle ?? '', body: msg.Body ?? '', row: result.row });
+      batch.push({ ...msg, row: result.row });
       if (batch.length >= o.batchSize) flushBatch();
     }
     if (batch.length > 0) batchTimer ??= setTimeout(flushBatch, o.batchMaxAgeMs);
@@ -257,7 +265,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     s.duplicates += items.length - result.written - bad.size;
     events.emit('written', result.written);
     events.emit('duplicates', items.length - result.written - bad.size);
-    for (const it of result.bad) reject({ MessageId: it.id, ReceiptHandle: it.handle, Body: it.body }, rejection('db_rejected'));
+    for (const it of result.bad) reject(it, rejection('db_rejected'));
     await deleteAndRelease(items.filter((it) => !bad.has(it)).map((it) => it.handle));
   }
 
@@ -309,17 +317,17 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     tracker.release(handles);
   }
 
-  function reject(msg: Message, r: Rejection): void {
+  function reject(msg: Received, r: Rejection): void {
     s.rejected++;
     s.rejectedByReason[r.reason] = (s.rejectedByReason[r.reason] ?? 0) + 1;
     events.emit('rejected', r.reason);
-    log.warn({ messageId: msg.MessageId, reason: r.reason, detail: r.detail }, 'message rejected');
+    log.warn({ messageId: msg.id, reason: r.reason, detail: r.detail }, 'message rejected');
     if (!o.dlqUrl) {
       s.leftOnQueue++;
       lastAt = Date.now();
       // Only a drain needs to recognise them when they come back, to know the queue holds nothing else.
-      if (o.untilEmpty) leftRejected.add(msg.MessageId ?? '');
-      tracker.release([msg.ReceiptHandle ?? '']);
+      if (o.untilEmpty) leftRejected.add(msg.id);
+      tracker.release([msg.handle]);
       return;
     }
     pendingDlq.push({ msg, r });
@@ -334,13 +342,13 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       chunk(all).map(async (group) => {
         let pending = group;
         for (let attempt = 0; pending.length > 0; attempt++) {
-          if (abandon.signal.aborted) return tracker.release(pending.map((p) => p.msg.ReceiptHandle ?? ''));
+          if (abandon.signal.aborted) return tracker.release(pending.map((p) => p.msg.handle));
           try {
-            const failed = await sendDeadLetters(o.sqs, o.dlqUrl ?? '', pending.map(({ msg, r }) => ({ body: msg.Body ?? '', reason: r.reason, sourceMessageId: msg.MessageId ?? '' })));
+            const failed = await sendDeadLetters(o.sqs, o.dlqUrl ?? '', pending.map(({ msg, r }) => ({ body: msg.body, reason: r.reason, sourceMessageId: msg.id })));
             const failedIdx = new Set(failed.map((f) => Number(f.id)));
             const sent = pending.filter((_, i) => !failedIdx.has(i));
             s.deadLettered += sent.length;
-            await deleteAndRelease(sent.map((p) => p.msg.ReceiptHandle ?? ''));
+            await deleteAndRelease(sent.map((p) => p.msg.handle));
             pending = pending.filter((_, i) => failedIdx.has(i));
           } catch (err) {
             events.emit('failure', 'sqs', (err as Error).name);

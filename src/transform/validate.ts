@@ -32,7 +32,7 @@ export interface LoginEvent {
   app_version: number | null;
 }
 
-/** A failed rule; one shared instance per reason, so a failure allocates nothing. */
+/** A failed rule: one shared instance per reason. */
 class Invalid {
   constructor(readonly reason: RejectReason) {}
 }
