@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config/errors.js';
+import { LoginEtlError } from '../errors.js';
 
 export const EXIT = { ok: 0, runtime: 1, usage: 2 } as const;
 
@@ -43,7 +43,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       // Commander has already printed its message (or the help).
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT.ok : EXIT.usage;
     }
-    if (err instanceof ConfigError) {
+    if (err instanceof LoginEtlError && err.exitCode === EXIT.usage) {
       process.stderr.write(`login-etl: ${err.message}\n`);
       return EXIT.usage;
     }

@@ -1,13 +1,15 @@
+import { LoginEtlError } from '../errors.js';
+
 /** A fault the user can fix: bad flags, environment or setup. The CLI prints `message` alone and exits 2. */
-export class ConfigError extends Error {
+export class ConfigError extends LoginEtlError {
   override readonly name = 'ConfigError';
-  readonly exitCode = 2;
+  override readonly exitCode = 2;
   constructor(
     message: string,
     /** The setting at fault, e.g. `PII_KEY`, when there is one. */
     readonly setting?: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { code?: string },
   ) {
-    super(message, options);
+    super(options?.code ?? 'ETL_ERR_CONFIG', message, options);
   }
 }

@@ -8,9 +8,9 @@ import { loadKeyring } from '../../src/masking/keyring.js';
 import { createMasker } from '../../src/masking/masker.js';
 import { sendBodies } from '../../src/source/send.js';
 import { lastJson, runCli } from '../helpers/cli.js';
-import { freshDatabase, freshQueues, query, sqsClient } from '../helpers/services.js';
+import { freshDatabase, freshQueues, query, sqsClient, testKey } from '../helpers/services.js';
 
-const key = (b: number) => Buffer.alloc(32, b).toString('base64');
+const key = testKey;
 
 describe('reversible masking (PII_MASK_MODE=siv), reveal, rekey and report', () => {
   let sqs: SQSClient;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
@@ -6,7 +6,9 @@ import { initDb } from '../../src/sink/schema.js';
 import { createSqsClient } from '../../src/source/client.js';
 import { queueDepth } from '../../src/source/queue.js';
 
-export const TEST_KEY = Buffer.alloc(32, 7).toString('base64');
+/** A fixed, random-looking 32-byte test key (base64): real keys are random bytes, so tests use keys that look like them. */
+export const testKey = (n: number): string => createHash('sha256').update(`login-etl test key ${n}`).digest('base64');
+export const TEST_KEY = testKey(7);
 
 export function sqsEndpoint(): string {
   return inject('sqsEndpoint');

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { loadKeyring } from '../../src/masking/keyring.js';
+import { testKey } from '../helpers/services.js';
 
-const KEY = Buffer.alloc(32, 3).toString('base64');
+const KEY = testKey(3);
 const SHORT = Buffer.alloc(16, 3).toString('base64');
 
 function expectConfigError(fn: () => unknown, includes: string, secret?: string): void {
@@ -33,7 +34,7 @@ describe('loadKeyring', () => {
   });
 
   it('loads a keyring with several versions and a primary', () => {
-    const json = JSON.stringify({ primary: 2, keys: [{ version: 1, key: KEY }, { version: 2, key: Buffer.alloc(32, 4).toString('base64') }] });
+    const json = JSON.stringify({ primary: 2, keys: [{ version: 1, key: KEY }, { version: 2, key: testKey(4) }] });
     const k = loadKeyring({ piiKeyring: json });
     expect(k.primary).toBe(2);
     expect([...k.keys.keys()]).toEqual([1, 2]);
