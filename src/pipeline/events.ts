@@ -11,6 +11,10 @@ export interface PipelineEventMap {
   duplicates: [count: number];
   rejected: [reason: RejectReason];
   deleted: [count: number];
+  /** Rejected messages sent to the DLQ (and deleted from the source). */
+  deadLettered: [count: number];
+  /** Age (now − SentTimestamp) of the oldest message in one receive, in seconds: how far behind the consumer is. */
+  messageAge: [seconds: number];
   /** A committed batch: its size and how long the commit took. */
   batch: [size: number, seconds: number];
   /** A failed call to a dependency, by SQLSTATE or SQS error name. */

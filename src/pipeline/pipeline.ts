@@ -221,9 +221,13 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       sentTimestamp: m.Attributes?.SentTimestamp,
     }));
     tracker.add(received.map(({ msg }) => msg.handle));
-    firstAt ??= Date.now();
+    const now = Date.now();
+    firstAt ??= now;
     s.received += msgs.length;
     events.emit('received', msgs.length);
+    let oldest = now;
+    for (const r of received) if (r.sentTimestamp !== undefined) oldest = Math.min(oldest, Number(r.sentTimestamp) || now);
+    events.emit('messageAge', (now - oldest) / 1000);
     for (const { msg, sentTimestamp } of received) {
       const result = o.transform(msg.body, sentTimestamp);
       if (!result.ok) {
@@ -348,6 +352,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
             const failedIdx = new Set(failed.map((f) => Number(f.id)));
             const sent = pending.filter((_, i) => !failedIdx.has(i));
             s.deadLettered += sent.length;
+            events.emit('deadLettered', sent.length);
             await deleteAndRelease(sent.map((p) => p.msg.handle));
             pending = pending.filter((_, i) => failedIdx.has(i));
           } catch (err) {
