@@ -18,7 +18,7 @@ export interface ConsumeOptions {
  */
 export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Summary> {
   const { config: c, log } = ctx;
-  const masker = ctx.masker();
+  const masker = await ctx.masker();
   const transform = createTransformer(masker, parseFieldMap(c.fieldMap));
   await preflightPostgres(ctx);
   await preflightQueue(ctx);

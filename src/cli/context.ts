@@ -18,8 +18,9 @@ export interface AppContext {
   config: Config;
   env: Env;
   log: Logger;
-  keyring(): Keyring;
-  masker(): Masker;
+  /** Loaded once, on first use; a KMS keyring is unwrapped then (one kms:Decrypt per version). */
+  keyring(): Promise<Keyring>;
+  masker(): Promise<Masker>;
   sqs(): SQSClient;
   pool(max?: number): pg.Pool;
   pgTarget: PgTarget;
@@ -27,7 +28,8 @@ export interface AppContext {
 }
 
 export function createContext(config: Config, env: Env = process.env, log = createLogger({ level: config.logLevel })): AppContext {
-  let keyring: Keyring | undefined;
+  let keyring: Promise<Keyring> | undefined;
+  let masker: Promise<Masker> | undefined;
   let sqs: SQSClient | undefined;
   let pool: pg.Pool | undefined;
   const url = resolveDatabaseUrl(config.databaseUrl, env);
@@ -36,9 +38,9 @@ export function createContext(config: Config, env: Env = process.env, log = crea
     env,
     log,
     pgTarget: pgTarget(url, env),
-    keyring: () => (keyring ??= loadKeyring(config, (msg) => log.warn(msg))),
+    keyring: () => (keyring ??= loadKeyring(config, { warn: (msg) => log.warn(msg), env })),
     masker() {
-      return createMasker(this.keyring(), config.piiMaskMode);
+      return (masker ??= this.keyring().then((k) => createMasker(k, config.piiMaskMode, { context: config.piiContext })));
     },
     sqs: () => (sqs ??= createSqsClient(config, env)),
     pool: (max) => (pool ??= createPool({ url, max: max ?? config.sinkConcurrency + 1 })),

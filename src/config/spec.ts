@@ -92,27 +92,32 @@ export const SETTINGS = {
   },
   piiKey: {
     env: 'PII_KEY', default: undefined, secret: true, schema: z.string().optional(),
-    doc: 'Masking key: base64, at least 32 bytes (`login-etl keygen`). Key version 1.',
+    doc: 'Masking key: base64 of 32 to 64 random bytes (`login-etl keygen`). Key version 1.',
   },
   piiKeyFile: {
     env: 'PII_KEY_FILE', flag: '--key-file <path>', default: undefined, schema: z.string().min(1).optional(),
-    doc: 'File holding the base64 key (e.g. a mounted secret). Must not be readable by group/others.',
+    doc: 'File holding the base64 key (e.g. a mounted secret). Must be private to the process (see PII_STRICT_KEY_FILES).',
   },
   piiKeyring: {
     env: 'PII_KEYRING', default: undefined, secret: true, schema: z.string().optional(),
-    doc: 'JSON keyring with several versioned keys, one primary (see docs/privacy.md). Overrides PII_KEY.',
+    doc: 'JSON keyring with several versioned keys, one primary, plaintext or wrapped by AWS KMS (see docs/privacy.md). Overrides PII_KEY.',
   },
   piiKeyringFile: {
     env: 'PII_KEYRING_FILE', flag: '--keyring-file <path>', default: undefined, schema: z.string().min(1).optional(),
-    doc: 'File holding the JSON keyring.',
+    doc: 'File holding the JSON keyring (a KMS-wrapped one holds no secret).',
   },
   piiMaskMode: {
     env: 'PII_MASK_MODE', flag: '--mask-mode <mode>', default: 'hmac', schema: z.enum(['hmac', 'siv']),
     doc: '`hmac`: irreversible HMAC-SHA-256 tokens. `siv`: reversible AES-SIV tokens (`login-etl reveal`).',
   },
+  piiContext: {
+    env: 'PII_CONTEXT', flag: '--pii-context <name>', default: undefined,
+    schema: z.string().max(128).regex(/^[^\p{Cc}]*$/u, 'must be printable text').optional(),
+    doc: 'Dataset or tenant name mixed into every masking subkey, so datasets masked with one key cannot be joined on their tokens. Unset: tokens as without it. Changing it starts a new token epoch.',
+  },
   strictKeyFiles: {
     env: 'PII_STRICT_KEY_FILES', flag: '--strict', default: false, schema: bool,
-    doc: 'Refuse (instead of warn about) key files readable by group or others.',
+    doc: "Refuse (instead of warn about) key files that others, another owner, or a group the process is not in can access (docs/privacy.md).",
   },
   auditLogFile: {
     env: 'PII_AUDIT_LOG', flag: '--audit-log <path>', default: undefined, schema: z.string().min(1).optional(),
@@ -152,6 +157,6 @@ export type SettingKey = keyof typeof SETTINGS;
 /** Every environment variable the tool reads, including the AWS/PG ones it passes through. */
 export const KNOWN_ENV = new Set<string>([
   ...Object.values(SETTINGS).flatMap((s: Setting) => [s.env, ...(s.alsoEnv ?? [])]),
-  'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE',
+  'AWS_ENDPOINT_URL_KMS', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE',
   'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE', 'PGSSLMODE', 'PGSSLROOTCERT', 'PGAPPNAME',
 ]);

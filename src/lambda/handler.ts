@@ -72,19 +72,30 @@ async function deadLetter(d: LambdaDeps, rejects: { record: SQSRecord; r: Reject
   }
 }
 
-let cached: ((event: SQSEvent) => Promise<SQSBatchResponse>) | undefined;
+let cached: Promise<(event: SQSEvent) => Promise<SQSBatchResponse>> | undefined;
 
-/** The Lambda entry point: configured from the environment once per container, like the CLI. */
+/** Configured from the environment, like the CLI; the keyring (KMS-wrapped or not) is loaded here, at cold start. */
+async function build(): Promise<(event: SQSEvent) => Promise<SQSBatchResponse>> {
+  const config = loadConfig(process.env);
+  const log = createLogger({ level: config.logLevel, pretty: false });
+  const keyring = await loadKeyring(config, { warn: (m) => log.warn(m) });
+  return createHandler({
+    pool: createPool({ url: resolveDatabaseUrl(config.databaseUrl), max: 1 }),
+    transform: createTransformer(createMasker(keyring, config.piiMaskMode, { context: config.piiContext }), parseFieldMap(config.fieldMap)),
+    log,
+    ...(config.dlqUrl ? { sqs: createSqsClient(config), dlqUrl: config.dlqUrl } : {}),
+  });
+}
+
+/** The Lambda entry point, built once per container. A failed build (KMS throttled) is retried on the next event. */
 export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  if (!cached) {
-    const config = loadConfig(process.env);
-    const log = createLogger({ level: config.logLevel, pretty: false });
-    cached = createHandler({
-      pool: createPool({ url: resolveDatabaseUrl(config.databaseUrl), max: 1 }),
-      transform: createTransformer(createMasker(loadKeyring(config, (m) => log.warn(m)), config.piiMaskMode), parseFieldMap(config.fieldMap)),
-      log,
-      ...(config.dlqUrl ? { sqs: createSqsClient(config), dlqUrl: config.dlqUrl } : {}),
-    });
+  const pending = (cached ??= build());
+  let handle: (event: SQSEvent) => Promise<SQSBatchResponse>;
+  try {
+    handle = await pending;
+  } catch (err) {
+    if (cached === pending) cached = undefined;
+    throw err;
   }
-  return cached(event);
+  return handle(event);
 };

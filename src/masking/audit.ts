@@ -6,8 +6,10 @@ export interface AuditRecord {
   action: 'reveal' | 'rekey';
   field?: string;
   tokens: number;
-  outcome: 'ok' | 'refused';
+  outcome: 'ok' | 'refused' | 'incomplete';
   reason?: string;
+  /** rekey: rows left unchanged because a token did not decrypt. */
+  skipped?: number;
 }
 
 function who(): string {

@@ -1,17 +1,12 @@
-import { createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
-import { aessiv } from '@noble/ciphers/aes.js';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Keyring } from './keyring.js';
-import { formatToken, parseToken, PII_FIELDS, type MaskMode, type PiiField } from './token.js';
+import { createAesSiv, type BoundSiv } from './siv.js';
+import { hkdfSubkey } from './subkey.js';
+import { formatToken, parseToken, payloadBytes, PII_FIELDS, SIV_PADDED_BYTES, tokenLength, tokenShapeProblem, type MaskMode, type PiiField } from './token.js';
 
-/**
- * SIV plaintexts are padded (ISO/IEC 7816-4) to one fixed length per field, so every token of a field
- * has the same length and the ciphertext leaks nothing about the value's length.
- */
-export const SIV_PADDED_BYTES: Record<PiiField, number> = { ip: 48, device_id: 144 };
+export { SIV_PADDED_BYTES } from './token.js';
 /** Longest value (UTF-8 bytes) each field can carry; validation enforces it for both modes. */
 export const MAX_VALUE_BYTES: Record<PiiField, number> = { ip: 47, device_id: 128 };
-
-const SALT = Buffer.from('login-etl/pii-subkey/v1');
 
 export type RevealFailure = 'not_a_token' | 'irreversible' | 'unknown_version' | 'wrong_field' | 'auth_failed';
 
@@ -34,13 +29,18 @@ export interface Masker {
   rekey(field: PiiField, token: string): string;
 }
 
-function pad(field: PiiField, value: string): Uint8Array {
-  const bytes = Buffer.from(value, 'utf8');
+export interface MaskerOptions {
+  /** PII_CONTEXT: mixed into every subkey, so datasets masked with one key cannot be joined. Unset: today's tokens. */
+  context?: string | undefined;
+}
+
+function pad(field: PiiField, value: string): Buffer {
   const size = SIV_PADDED_BYTES[field];
-  if (bytes.length >= size) throw new RangeError(`${field} is longer than ${size - 1} bytes`);
-  const out = new Uint8Array(size);
-  out.set(bytes);
-  out[bytes.length] = 0x80;
+  const n = Buffer.byteLength(value, 'utf8');
+  if (n >= size) throw new RangeError(`${field} is longer than ${size - 1} bytes`);
+  const out = Buffer.alloc(size);
+  out.write(value, 'utf8');
+  out[n] = 0x80;
   return out;
 }
 
@@ -50,34 +50,35 @@ function unpad(bytes: Uint8Array): string | undefined {
   return Buffer.from(bytes.subarray(0, end)).toString('utf8');
 }
 
-export function createMasker(keyring: Keyring, mode: MaskMode): Masker {
-  const subkeys = new Map<string, Buffer>();
+export function createMasker(keyring: Keyring, mode: MaskMode, o: MaskerOptions = {}): Masker {
+  const sivs = new Map<string, BoundSiv>();
   const hmacKeys = new Map<string, KeyObject>();
 
   /** Per-field, per-mode, per-version subkeys via HKDF-SHA-256, so no two columns share a key. */
   function subkey(m: MaskMode, field: PiiField, version: number): Buffer {
-    const id = `${m}/${field}/${version}`;
-    let k = subkeys.get(id);
-    if (!k) {
-      const master = keyring.keys.get(version);
-      if (!master) throw new RevealError('unknown_version', `no key with version ${version} in the keyring`);
-      k = Buffer.from(hkdfSync('sha256', master, SALT, `login-etl/${id}`, m === 'siv' ? 64 : 32));
-      subkeys.set(id, k);
-    }
-    return k;
+    const master = keyring.keys.get(version);
+    if (!master) throw new RevealError('unknown_version', `no key with version ${version} in the keyring`);
+    return hkdfSubkey(master, `${m}/${field}`, version, m === 'siv' ? 64 : 32, o.context);
   }
 
-  const ad = (field: PiiField, version: number) => Buffer.from(`${field}|v${version}`);
-  const sivEncrypt = (field: PiiField, version: number, value: string) =>
-    formatToken('siv', version, aessiv(subkey('siv', field, version), ad(field, version)).encrypt(pad(field, value)));
+  /** AES-SIV with associated data `<field>|v<version>`, so a token only decrypts as its own field and version. */
+  function siv(field: PiiField, version: number): BoundSiv {
+    const id = `${field}/${version}`;
+    let s = sivs.get(id);
+    if (!s) {
+      const key = subkey('siv', field, version);
+      sivs.set(id, (s = createAesSiv(key).bind(Buffer.from(`${field}|v${version}`))));
+      key.fill(0);
+    }
+    return s;
+  }
+
+  const sivEncrypt = (field: PiiField, version: number, value: string) => formatToken('siv', version, siv(field, version).encrypt(pad(field, value)));
 
   function trySivDecrypt(field: PiiField, version: number, payload: Uint8Array): string | undefined {
-    try {
-      return unpad(aessiv(subkey('siv', field, version), ad(field, version)).decrypt(payload));
-    } catch (err) {
-      if (err instanceof RevealError) throw err;
-      return undefined;
-    }
+    if (payload.length !== payloadBytes('siv', field)) return undefined;
+    const p = siv(field, version).decrypt(payload);
+    return p && unpad(p);
   }
 
   function writeVersion(now?: Date): number {
@@ -86,15 +87,20 @@ export function createMasker(keyring: Keyring, mode: MaskMode): Masker {
   }
 
   function reveal(field: PiiField, token: string): string {
-    const t = parseToken(token);
-    if (!t) throw new RevealError('not_a_token', 'not a login-etl token');
+    // Shape first (length before anything): nothing that cannot be a token is decoded or decrypted.
+    const problem = tokenShapeProblem(token);
+    const t = problem === undefined ? parseToken(token) : undefined;
+    if (!t) throw new RevealError('not_a_token', problem ?? 'not a login-etl token');
     if (t.mode === 'hmac') throw new RevealError('irreversible', 'HMAC tokens are one-way and cannot be revealed; only PII_MASK_MODE=siv tokens can');
     if (!keyring.keys.has(t.version)) throw new RevealError('unknown_version', `token uses key version ${t.version}, which the keyring does not hold`);
+    if (t.payload.length !== payloadBytes('siv', field)) {
+      const other = PII_FIELDS.find((f) => f !== field && trySivDecrypt(f, t.version, t.payload) !== undefined);
+      if (other) throw new RevealError('wrong_field', `token belongs to field ${other}, not ${field}`);
+      throw new RevealError('not_a_token', `not a ${field} token: a siv ${field} token is ${tokenLength('siv', field, t.version)} characters`);
+    }
     const plain = trySivDecrypt(field, t.version, t.payload);
     if (plain !== undefined) return plain;
-    const other = PII_FIELDS.find((f) => f !== field && trySivDecrypt(f, t.version, t.payload) !== undefined);
-    if (other) throw new RevealError('wrong_field', `token belongs to field ${other}, not ${field}`);
-    throw new RevealError('auth_failed', 'authentication failed: wrong key, or the token was altered');
+    throw new RevealError('auth_failed', 'authentication failed: wrong key or PII_CONTEXT, or the token was altered');
   }
 
   return {

@@ -11,6 +11,7 @@ import { lastJson, runCli } from '../helpers/cli.js';
 import { freshDatabase, freshQueues, query, sqsClient, testKey } from '../helpers/services.js';
 
 const key = testKey;
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 describe('reversible masking (PII_MASK_MODE=siv), reveal, rekey and report', () => {
   let sqs: SQSClient;
@@ -53,7 +54,7 @@ describe('reversible masking (PII_MASK_MODE=siv), reveal, rekey and report', () 
     const ips = new Set(events.map((e) => e.ip));
     expect(revealed.every((ip) => ips.has(ip))).toBe(true);
     // In order: each line is the address whose token stood at that position.
-    const masker = createMasker(loadKeyring({ piiKey: key(1) }), 'siv');
+    const masker = createMasker(await loadKeyring({ piiKey: key(1) }), 'siv');
     expect(revealed.map((ip) => masker.mask('ip', ip))).toEqual(tokens);
     // Same answers from stdin, one token per line.
     const viaStdin = await runCli(['reveal', '--field', 'ip'], env, `${tokens.join('\n')}\n`);
@@ -108,6 +109,77 @@ describe('reversible masking (PII_MASK_MODE=siv), reveal, rekey and report', () 
     const [after] = await query<{ masked_ip: string }>(db, 'SELECT masked_ip FROM user_logins ORDER BY user_id LIMIT 1');
     expect((await runCli(['reveal', '--field', 'ip', after?.masked_ip ?? ''], rotated)).stdout).toBe(old.stdout);
     expect((await runCli(['rekey'], rotated)).stdout).toContain('re-encrypted 0 rows');
+  });
+
+  it('rekey skips a row whose token does not decrypt, reports it and exits 1, and moves the rest', async () => {
+    const file = join(dir, 'keyring3.json');
+    writeFileSync(file, JSON.stringify({ primary: 3, keys: [{ version: 1, key: key(1) }, { version: 2, key: key(3) }, { version: 3, key: key(4) }] }), { mode: 0o600 });
+    const rotated = { ...env, PII_KEY: undefined, PII_KEYRING_FILE: file } as Record<string, string | undefined>;
+    await query(db, `UPDATE user_logins SET masked_ip = 's2.' || repeat('A', 86) WHERE ctid = (SELECT min(ctid) FROM user_logins)`);
+    const rk = await runCli(['rekey', '--batch-size', '50'], rotated);
+    expect(rk.code).toBe(1);
+    expect(rk.stdout).toContain('re-encrypted 399 rows to key version 3; skipped 1 rows whose tokens do not decrypt (auth_failed 1 (v2))');
+    const lines = rk.stderr.trim().split('\n').filter((l) => l.startsWith('login-etl:'));
+    expect(lines).toEqual([expect.stringMatching(/^login-etl: rekey incomplete: 1 rows were skipped because their tokens do not decrypt/)]);
+    expect(rk.stderr).toMatch(/"ctid":"\(\d+,\d+\)","field":"ip","reason":"auth_failed"/);
+    const [c] = await query<{ v3: number }>(db, `SELECT count(*) FILTER (WHERE masked_ip LIKE 's3.%' AND masked_device_id LIKE 's3.%')::int AS v3 FROM user_logins`);
+    expect(c?.v3).toBe(399);
+    const audit = readFileSync(join(dir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(audit.at(-1)).toMatchObject({ action: 'rekey', tokens: 399, outcome: 'incomplete', skipped: 1 });
+  });
+});
+
+describe('reveal refuses what is not a token exactly as written, before loading the key', () => {
+  it('refuses a 20 MB stdin line, surrounding spaces and non-canonical base64, in one line each, revealing nothing', async () => {
+    const env = { PII_KEY: key(1), PII_MASK_MODE: 'siv' };
+    const good = createMasker(await loadKeyring({ piiKey: key(1) }), 'siv').mask('ip', '192.0.2.44');
+    expect((await runCli(['reveal', '--field', 'ip', good], env)).stdout).toBe('192.0.2.44\n');
+    const cases: [string, string[], string | undefined, RegExp][] = [
+      ['20 MB on stdin', [], `s1.${'A'.repeat(20 * 1024 * 1024)}\n`, /line 1 on stdin is longer than any token \(at most 220 characters\)/],
+      ['spaces around', [` ${good}`], undefined, /token 1 of 1: not a login-etl token: it has spaces or line breaks around it/],
+      ['spaces on stdin', [], `${good}\n  ${good}  \n`, /token 2 of 2: not a login-etl token: it has spaces/],
+      // The last of 86 characters carries 2 bits; the next letter of the alphabet sets an unused bit.
+      ['non-canonical', [`${good.slice(0, -1)}${B64URL[B64URL.indexOf(good.at(-1) ?? '') + 1] ?? ''}`], undefined, /token 1 of 1: not a login-etl token \(expected .*canonical\)/],
+      ['a key that is not there', [good], undefined, /no masking key/],
+    ];
+    for (const [name, args, input, why] of cases) {
+      const r = await runCli(['reveal', '--field', 'ip', ...args], name === 'a key that is not there' ? {} : env, input);
+      expect(r.code, name).toBe(2);
+      expect(r.stdout, name).toBe('');
+      const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('login-etl:'));
+      expect(lines, name).toHaveLength(1);
+      expect(lines[0], name).toMatch(why);
+    }
+    // Malformed tokens are refused before the key is even looked for.
+    const early = await runCli(['reveal', '--field', 'ip', ' x'], {});
+    expect(early.stderr).toMatch(/token 1 of 1: not a login-etl token/);
+  });
+});
+
+describe('PII_CONTEXT', () => {
+  it('gives a dataset its own tokens under the same key; reveal needs the same context', async () => {
+    const sqs = sqsClient();
+    const db = await freshDatabase();
+    const { queueUrl } = await freshQueues(sqs);
+    expect((await runCli(['init-db'], { DATABASE_URL: db })).code).toBe(0);
+    const body = JSON.stringify({ user_id: 'ctx-1', device_type: 'ios', ip: '198.51.100.23', device_id: 'dev-ctx', locale: null, app_version: '1.0' });
+    for (const context of [undefined, 'tenant-a', 'tenant-b']) {
+      await sendBodies(sqs, queueUrl, [body]);
+      const r = await runCli(['drain', '--json'], { SQS_QUEUE_URL: queueUrl, DATABASE_URL: db, PII_KEY: key(1), PII_MASK_MODE: 'siv', PII_CONTEXT: context });
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const rows = await query<{ masked_ip: string }>(db, 'SELECT masked_ip FROM user_logins');
+    expect(new Set(rows.map((r) => r.masked_ip)).size).toBe(3);
+    const plain = createMasker(await loadKeyring({ piiKey: key(1) }), 'siv').mask('ip', '198.51.100.23');
+    expect(rows.map((r) => r.masked_ip)).toContain(plain);
+    const tenantA = createMasker(await loadKeyring({ piiKey: key(1) }), 'siv', { context: 'tenant-a' }).mask('ip', '198.51.100.23');
+    expect(rows.map((r) => r.masked_ip)).toContain(tenantA);
+    const ok = await runCli(['reveal', '--field', 'ip', '--pii-context', 'tenant-a', tenantA], { PII_KEY: key(1) });
+    expect(ok.stdout).toBe('198.51.100.23\n');
+    const wrong = await runCli(['reveal', '--field', 'ip', tenantA], { PII_KEY: key(1), PII_CONTEXT: 'tenant-b' });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('authentication failed: wrong key or PII_CONTEXT');
+    sqs.destroy();
   });
 });
 

@@ -23,6 +23,8 @@ export function startCli(args: string[], env: Record<string, string | undefined>
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  // A CLI that refuses its input exits before reading all of it; that is not the test's error.
+  child.stdin?.on('error', () => {});
   child.stdin?.end(input ?? '');
   const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
   return { child, done };

@@ -1,39 +1,17 @@
 import { createHash } from 'node:crypto';
-import { aessiv } from '@noble/ciphers/aes.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMasker, RevealError, SIV_PADDED_BYTES } from '../../src/masking/masker.js';
 import type { Keyring } from '../../src/masking/keyring.js';
-import { parseToken } from '../../src/masking/token.js';
+import type { MaskMode, PiiField } from '../../src/masking/token.js';
+import { MAX_TOKEN_LENGTH, parseToken } from '../../src/masking/token.js';
 
-const hex = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');
 const key = (b: number) => Buffer.alloc(32, b);
 const ring = (primary: number, ...versions: [number, number][]): Keyring => ({ primary, keys: new Map(versions.map(([v, b]) => [v, key(b)])) });
 
 const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));
 const ipv6 = fc.ipV6();
 const deviceId = fc.string({ minLength: 1, maxLength: 64, unit: 'grapheme' }).filter((s) => Buffer.byteLength(s) <= 128);
-
-describe('AES-SIV (RFC 5297 test vectors)', () => {
-  it('A.1 deterministic authenticated encryption', () => {
-    const out = aessiv(hex('fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff'), hex('101112131415161718191a1b1c1d1e1f2021222324252627')).encrypt(
-      hex('112233445566778899aabbccddee'),
-    );
-    expect(Buffer.from(out).toString('hex')).toBe('85632d07c6e8f37f950acd320a2ecc9340c02b9690c4dc04daef7f6afe5c');
-  });
-
-  it('A.2 nonce-based authenticated encryption', () => {
-    const out = aessiv(
-      hex('7f7e7d7c7b7a79787776757473727170404142434445464748494a4b4c4d4e4f'),
-      hex('00112233445566778899aabbccddeeffdeaddadadeaddadaffeeddccbbaa99887766554433221100'),
-      hex('102030405060708090a0'),
-      hex('09f911029d74e35bd84156c5635688c0'),
-    ).encrypt(hex('7468697320697320736f6d6520706c61696e7465787420746f20656e6372797074207573696e67205349562d414553'));
-    expect(Buffer.from(out).toString('hex')).toBe(
-      '7bdb6e3b432667eb06f4d14bff2fbd0f' + 'cb900f2fddbe404326601965c889bf17dba77ceb094fa663b7a3f748ba8af829ea64ad544a272e9c485b62a3fd5c0d',
-    );
-  });
-});
 
 describe.each(['hmac', 'siv'] as const)('%s masking', (mode) => {
   const m = createMasker(ring(1, [1, 1]), mode);
@@ -164,5 +142,95 @@ describe('rotation', () => {
     const v1 = createMasker(ring(1, [1, 1]), 'hmac');
     expect(m.mask('ip', '192.0.2.10', new Date('2029-12-31T23:59:59Z'))).toBe(v1.mask('ip', '192.0.2.10'));
     expect(parseToken(m.mask('ip', '192.0.2.10', until))?.version).toBe(2);
+  });
+});
+
+describe('tokens of existing databases', () => {
+  // Written by the release before native AES-SIV (HMAC via node:crypto, AES-SIV via @noble/ciphers), with the
+  // keys sha256('login-etl test key 1') as v1 and sha256('login-etl test key 2') as v2, v2 primary.
+  const kat: [MaskMode, PiiField, string, string][] = [
+    ['hmac', 'ip', '192.0.2.1', 'h2.RfJgHF67GdC0-Zvem73kpzZky99p-ebb0UV5NhieuUw'],
+    ['hmac', 'ip', '2001:db8::1', 'h2.xPD2HxGK42h3NGwX0PE4uc42HyJk2Zs2oecqFJr9yGY'],
+    ['hmac', 'device_id', '123-45-6789', 'h2.OJ034JIz_oF3mVPd6CuxCeXUjlcrHZ3J1KmRlIdk4lM'],
+    ['hmac', 'device_id', '€'.repeat(42), 'h2.jLSee_OSOVAQGj7Ihk0ljF2-U7HmiN6bHP6eSI5-o68'],
+    ['siv', 'ip', '192.0.2.1', 's2.1S8YXueX7dme4AbPg-5GThh5sybaHzLHBNZpMQ63vG6euC2nG_lIJsb8t4sYWn5bRb8i-0ZFYz1glC3wBkw8wg'],
+    ['siv', 'ip', '2001:db8::1', 's2.YZt3VZu_SQvujW1tMKSmyuWoBBPrpU4D9LuQrEjI3eDV86gHD6H4kMVIcOpISfOcqdkaQoERpAyruGpPDKqcbg'],
+    ['siv', 'device_id', '123-45-6789', 's2.5-oRc7gcLNzFga-Z8F3MKYKEKkxzHaPnovU-F9STKZnwS4zXZXu7YYv8iOCWXRIVS4BuKi0Pio2IQrhduZcUua6mHeHEhUqDJ0cSMLKaY38fMoZpi4Ujg6b8mQuxAgZX58GDAbFYUuZwDnrdsq6KP2b0V7yANX_zaC5OkZHWFu-VPHwGLK5N4EcVCb_MyO-lq4FpYOGzw6XWY9vr85mefg'],
+    ['siv', 'device_id', '€'.repeat(42), 's2.va9ST7a5fJak5nAXtKqJNDuJD-RfVqZJj7pIUc7X-yIODJ7C3ZLL4eMTk4aCgO3YGJQafyLGzhXkskdnVq2aSK11raRESft3y_q_Tn1fwuA5M4cYwfxBCiI9d60Dr2PU_6ggxFt1Lfl4Vqll4imZYuLpug99Z9i9pn7SKkbrqAxW9cvDXBDuRYfs0DgoMu9oy5i5nfIE1BjCDogbpvIvHA'],
+  ];
+  const k = (n: number) => createHash('sha256').update(`login-etl test key ${n}`).digest();
+  const keyring: Keyring = { primary: 2, keys: new Map([[1, k(1)], [2, k(2)]]) };
+
+  it.each(kat)('%s %s %s is written and revealed as before', (mode, field, value, token) => {
+    expect(createMasker(keyring, mode).mask(field, value)).toBe(token);
+    expect(createMasker(keyring, mode, { context: undefined }).mask(field, value)).toBe(token);
+    if (mode === 'siv') expect(createMasker(keyring, 'siv').reveal(field, token)).toBe(value);
+  });
+
+  it('gives other tokens under a PII_CONTEXT, different for each context, in both modes', () => {
+    for (const [mode, field, value, token] of kat) {
+      const a = createMasker(keyring, mode, { context: 'tenant-a' }).mask(field, value);
+      const b = createMasker(keyring, mode, { context: 'tenant-b' }).mask(field, value);
+      expect(new Set([token, a, b]).size).toBe(3);
+      expect(a.length).toBe(token.length);
+    }
+  });
+
+  it('a siv token of one context does not reveal under another, or without one', () => {
+    const a = createMasker(keyring, 'siv', { context: 'tenant-a' });
+    const t = a.mask('ip', '192.0.2.1');
+    expect(a.reveal('ip', t)).toBe('192.0.2.1');
+    for (const other of [createMasker(keyring, 'siv', { context: 'tenant-b' }), createMasker(keyring, 'siv')]) {
+      expect(() => other.reveal('ip', t)).toThrow(expect.objectContaining({ code: 'auth_failed', message: expect.stringContaining('PII_CONTEXT') }));
+    }
+  });
+});
+
+describe('reveal takes tokens exactly as written', () => {
+  const m = createMasker(ring(1, [1, 1]), 'siv');
+  const ip = m.mask('ip', '10.0.0.1');
+  const dev = m.mask('device_id', 'dev-1');
+  const code = (field: PiiField, token: string) => {
+    try {
+      m.reveal(field, token);
+      return 'revealed';
+    } catch (err) {
+      return (err as RevealError).code;
+    }
+  };
+
+  it('has one exact length per field and mode', () => {
+    expect(ip).toHaveLength(3 + 86);
+    expect(dev).toHaveLength(3 + 214);
+    expect(MAX_TOKEN_LENGTH).toBe(6 + 214);
+  });
+
+  it('refuses surrounding whitespace', () => {
+    for (const t of [` ${ip}`, `${ip} `, `${ip}\n`, `\t${ip}`, `${ip}\r`]) expect(code('ip', t)).toBe('not_a_token');
+    expect(code('ip', ip)).toBe('revealed');
+  });
+
+  it('refuses non-canonical base64url (unused trailing bits set) and padding', () => {
+    // 64 bytes make 86 characters: the last one carries 2 bits, so 4 spellings decode to the same bytes.
+    const last = ip.at(-1) ?? '';
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const i = alphabet.indexOf(last);
+    expect(i % 16).toBe(0);
+    for (let d = 1; d < 16; d++) {
+      const twin = ip.slice(0, -1) + alphabet[i + d];
+      expect(Buffer.from(twin.slice(3), 'base64url').equals(Buffer.from(ip.slice(3), 'base64url'))).toBe(true);
+      expect(code('ip', twin)).toBe('not_a_token');
+    }
+    expect(code('ip', `${ip}==`)).toBe('not_a_token');
+    expect(code('ip', `${ip.slice(0, 10)}+${ip.slice(11)}`)).toBe('not_a_token');
+  });
+
+  it('refuses any other length, the other field\'s token by name, and a 20 MB payload at once', () => {
+    expect(code('ip', ip.slice(0, -1))).toBe('not_a_token');
+    expect(code('ip', `${ip}AA`)).toBe('not_a_token');
+    expect(code('ip', dev)).toBe('wrong_field');
+    expect(code('device_id', ip)).toBe('wrong_field');
+    const huge = `s1.${'A'.repeat(20 * 1024 * 1024)}`;
+    expect(() => m.reveal('ip', huge)).toThrow(expect.objectContaining({ code: 'not_a_token', message: expect.stringContaining(`${huge.length} characters, longer than any token`) }));
   });
 });

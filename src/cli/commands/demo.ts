@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { generateEvents } from '../../demo/generate.js';
+import { generateKeyText } from '../../masking/keys.js';
 import { startEmbeddedPostgres, startEmbeddedSqs, type EmbeddedPostgres, type EmbeddedSqs } from '../../demo/embedded.js';
 import { initDb } from '../../sink/schema.js';
 import { createSqsClient } from '../../source/client.js';
@@ -33,7 +33,7 @@ export function demoCommand(program: Command): void {
       process.once('SIGINT', onSignal);
       try {
         if (!env.PII_KEY && !env.PII_KEY_FILE && !env.PII_KEYRING && !env.PII_KEYRING_FILE) {
-          env.PII_KEY = randomBytes(32).toString('base64');
+          env.PII_KEY = generateKeyText();
           say('No PII_KEY set: generated a throwaway masking key for this demo (kept in memory only).');
         }
         say('Starting an embedded SQS emulator (fauxqs) and an embedded PostgreSQL…');

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../config/errors.js';
+import { openKeyring, type KeyringReport } from '../../masking/keyring.js';
+import { createMasker } from '../../masking/masker.js';
 import { describePgError } from '../../sink/errors.js';
 import { checkSchema, LEDGER, TABLE } from '../../sink/schema.js';
 import { describeSqsError } from '../../source/errors.js';
@@ -14,6 +16,36 @@ interface Check {
   detail: string;
 }
 
+/**
+ * The keyring: where it comes from and, for a KMS keyring, one row per version saying whether kms:Decrypt
+ * unwrapped it, or why not. Never a key. File-mode warnings show in the detail.
+ */
+async function keyChecks(ctx: AppContext): Promise<Check[]> {
+  const { config: c } = ctx;
+  const warnings: string[] = [];
+  let report: KeyringReport;
+  try {
+    report = await openKeyring(c, { warn: (w) => warnings.push(w), env: ctx.env });
+  } catch (err) {
+    return [{ check: 'masking key', result: 'FAIL', detail: err instanceof Error ? err.message : String(err) }];
+  }
+  const kms = report.kmsKeyId ? ` (KMS ${report.kmsKeyId})` : '';
+  const rows: Check[] = report.kmsKeyId
+    ? report.versions.map((v) => ({ check: `key version ${v.version}`, result: v.ok ? 'pass' : 'FAIL', detail: v.detail }))
+    : [];
+  const failed = report.versions.filter((v) => !v.ok).length;
+  if (!report.keyring) {
+    return [{ check: 'masking key', result: 'FAIL', detail: `${report.where}${kms}: ${failed} of ${report.versions.length} key versions could not be unwrapped` }, ...rows];
+  }
+  try {
+    createMasker(report.keyring, c.piiMaskMode, { context: c.piiContext }).mask('ip', '192.0.2.1');
+  } catch (err) {
+    return [{ check: 'masking key', result: 'FAIL', detail: err instanceof Error ? err.message : String(err) }, ...rows];
+  }
+  const detail = `${report.where}${kms}: ${report.versions.length} key version(s), primary v${report.primary}, mode ${c.piiMaskMode}${c.piiContext ? `, PII_CONTEXT ${JSON.stringify(c.piiContext)}` : ''}`;
+  return [{ check: 'masking key', result: 'pass', detail: `${detail}${warnings.length ? `; warning: ${warnings.join('; ')}` : ''}` }, ...rows];
+}
+
 async function runChecks(ctx: AppContext): Promise<Check[]> {
   const { config: c } = ctx;
   const checks: Check[] = [];
@@ -26,12 +58,7 @@ async function runChecks(ctx: AppContext): Promise<Check[]> {
       return false;
     }
   };
-  const msg = (err: unknown) => (err instanceof Error ? err.message : String(err));
-  await attempt('masking key', async () => {
-    const k = ctx.keyring();
-    ctx.masker().mask('ip', '192.0.2.1');
-    return `${k.keys.size} key version(s), primary v${k.primary}, mode ${c.piiMaskMode}`;
-  }, msg);
+  checks.push(...(await keyChecks(ctx)));
   await attempt('SQS source queue', async () => {
     const d = await queueDepth(ctx.sqs(), c.queueUrl);
     return `${c.queueUrl}: ~${d.visible} visible, ~${d.inFlight} in flight`;
