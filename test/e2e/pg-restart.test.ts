@@ -26,7 +26,9 @@ describe('PostgreSQL restart during a drain', () => {
     const { done } = startCli(['drain', '--json'], {
       SQS_QUEUE_URL: queueUrl, DATABASE_URL: pg.url, PII_KEY: TEST_KEY, BATCH_SIZE: '100', RETRY_BASE_MS: '50', RETRY_MAX_MS: '500', LOG_LEVEL: 'info',
     });
-    await new Promise((r) => setTimeout(r, 700));
+    // Stop the server once the drain is writing (not on a timer: start-up is slower on a loaded machine).
+    for (let i = 0; i < 300 && (await rowCounts(pg.url, 'restart')).total === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await rowCounts(pg.url, 'restart')).total).toBeGreaterThan(0);
     await pg.stop();
     await new Promise((r) => setTimeout(r, 2500));
     await pg.start();
