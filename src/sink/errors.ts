@@ -93,8 +93,8 @@ export function pgErrorLabel(err: unknown): string {
 export const pgRepeatKey = (err: unknown): string => `pg:${pgErrorLabel(err)}`;
 
 /**
- * What is wrong, in a few words and without the target (for /readyz, the "receiving paused" line and metrics
- * dashboards): "read-only (SQLSTATE 25006, e.g. after a failover to a replica)".
+ * What is wrong, in a few words and without the target, to fill "PostgreSQL unavailable (…)" in the pause line,
+ * /readyz and the like: "read-only (SQLSTATE 25006: a failover to a replica, or DATABASE_URL names a standby)".
  */
 export function pgProblem(err: unknown): string {
   const state = sqlState(err);
@@ -102,17 +102,18 @@ export function pgProblem(err: unknown): string {
     case '25006':
       return 'read-only (SQLSTATE 25006: a failover to a replica, or DATABASE_URL names a standby)';
     case '53300':
-      return 'out of connection slots (SQLSTATE 53300: max_connections or a CONNECTION LIMIT is reached)';
+      return 'no connection slot free (SQLSTATE 53300: max_connections or a CONNECTION LIMIT is reached)';
     case '57P01':
     case '57P02':
-      return `closed the connection (SQLSTATE ${state}: the server is shutting down or restarting)`;
+      return `connection closed by the server (SQLSTATE ${state}: shutting down or restarting)`;
     case '57P03':
       return 'not accepting connections yet (SQLSTATE 57P03: starting up or in recovery)';
     case undefined: {
       const code = errorCode(err);
       if (code && NET_CODES.has(code)) return `unreachable (${code})`;
       if (code) return `failed (${code})`;
-      return pgErrorLabel(err) === 'connection_lost' ? 'connection lost' : pgErrorLabel(err) === 'timeout' ? 'timed out' : 'failed';
+      const label = pgErrorLabel(err);
+      return label === 'connection_lost' ? 'connection lost' : label === 'timeout' ? 'timed out' : 'failed';
     }
     default:
       return `failed (SQLSTATE ${state})`;

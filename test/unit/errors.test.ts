@@ -55,7 +55,8 @@ describe('Postgres failures in logs and metrics', () => {
 
   it('says what is wrong in a few words for /readyz and the pause line', () => {
     expect(pgProblem(pgErr('25006'))).toMatch(/^read-only \(SQLSTATE 25006/);
-    expect(pgProblem(pgErr('53300'))).toMatch(/^out of connection slots \(SQLSTATE 53300/);
+    expect(pgProblem(pgErr('53300'))).toMatch(/^no connection slot free \(SQLSTATE 53300/);
+    expect(pgProblem(pgErr('57P01'))).toBe('connection closed by the server (SQLSTATE 57P01: shutting down or restarting)');
     expect(pgProblem(net)).toBe('unreachable (ECONNREFUSED)');
     expect(pgProblem(new Error('Connection terminated unexpectedly'))).toBe('connection lost');
   });
