@@ -6,8 +6,9 @@ import type { Config, Env } from '../config/load.js';
 import { loadKeyring, type Keyring } from '../masking/keyring.js';
 import { createMasker, type Masker } from '../masking/masker.js';
 import { createLogger } from '../observability/logger.js';
+import { resolveConnection, type PgConnection } from '../sink/connection.js';
 import { pgFailureToError, type PgTarget } from '../sink/errors.js';
-import { createPool, pgTarget, resolveDatabaseUrl } from '../sink/pool.js';
+import { createPool, fitPoolToServer } from '../sink/pool.js';
 import { checkSchema } from '../sink/schema.js';
 import { createSqsClient } from '../source/client.js';
 import { classifySqsError, describeSqsError, sqsConfigError } from '../source/errors.js';
@@ -23,7 +24,9 @@ export interface AppContext {
   masker(): Promise<Masker>;
   sqs(): SQSClient;
   pool(max?: number): pg.Pool;
-  pgTarget: PgTarget;
+  /** Where and how to connect to PostgreSQL (resolved on first use; its warnings are logged then). */
+  pgConnection(): PgConnection;
+  readonly pgTarget: PgTarget;
   close(): Promise<void>;
 }
 
@@ -32,32 +35,56 @@ export function createContext(config: Config, env: Env = process.env, log = crea
   let masker: Promise<Masker> | undefined;
   let sqs: SQSClient | undefined;
   let pool: pg.Pool | undefined;
-  const url = resolveDatabaseUrl(config.databaseUrl, env);
+  let connection: PgConnection | Error | undefined;
+  const pgConnection = (): PgConnection => {
+    if (connection === undefined) {
+      try {
+        connection = resolveConnection(config, env);
+        for (const w of connection.warnings) log.warn(w);
+      } catch (err) {
+        connection = err as Error;
+      }
+    }
+    if (connection instanceof Error) throw connection;
+    return connection;
+  };
   return {
     config,
     env,
     log,
-    pgTarget: pgTarget(url, env),
+    pgConnection,
+    get pgTarget() {
+      return pgConnection().target;
+    },
     keyring: () => (keyring ??= loadKeyring(config, { warn: (msg) => log.warn(msg), env })),
     masker() {
       return (masker ??= this.keyring().then((k) => createMasker(k, config.piiMaskMode, { context: config.piiContext })));
     },
     sqs: () => (sqs ??= createSqsClient(config, env)),
-    pool: (max) => (pool ??= createPool({ url, max: max ?? config.sinkConcurrency + 1 })),
+    pool: (max) => (pool ??= createPool({ connection: pgConnection(), max: max ?? config.sinkConcurrency + 1 })),
     async close() {
       sqs?.destroy();
-      await pool?.end().catch(() => {});
+      // pool.end() waits for every checked-out client; never let a leaked one hang the exit.
+      if (pool) await Promise.race([pool.end().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
     },
   };
 }
 
-/** Connects and checks user_logins and the ledger; Postgres faults become one clear line. */
+/**
+ * Connects, sizes the pool to the connections the server grants, and checks user_logins and the ledger;
+ * Postgres faults become one clear line.
+ */
 export async function preflightPostgres(ctx: AppContext): Promise<void> {
   try {
-    await checkSchema(ctx.pool());
+    const pool = ctx.pool();
+    const fit = await fitPoolToServer(pool, ctx.pgTarget);
+    if (fit.note) ctx.log.info(fit.note);
+    await checkSchema(pool);
     // Open the sink's connections now, so the first batches do not pay for connecting and authenticating.
-    const clients = await Promise.all(Array.from({ length: ctx.config.sinkConcurrency }, () => ctx.pool().connect()));
-    for (const c of clients) c.release();
+    const opened = await Promise.allSettled(Array.from({ length: Math.min(ctx.config.sinkConcurrency, fit.max) }, () => pool.connect()));
+    for (const o of opened) if (o.status === 'fulfilled') o.value.release();
+    const failed = opened.find((o) => o.status === 'rejected');
+    if (failed) ctx.log.warn({ err: { message: pgFailureToError(failed.reason, ctx.pgTarget).message } }, 'could not open every PostgreSQL connection at start-up; the sink retries');
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw pgFailureToError(err, ctx.pgTarget);

@@ -28,7 +28,7 @@ export function configFrom(cmd: Command, env: Env = process.env): Config {
 }
 
 export const SOURCE_KEYS: readonly SettingKey[] = ['queueUrl', 'dlqUrl', 'sqsEndpoint', 'region'];
-export const SINK_KEYS: readonly SettingKey[] = ['databaseUrl'];
+export const SINK_KEYS: readonly SettingKey[] = ['databaseUrl', 'databaseUrlFile', 'allowUnverifiedTls'];
 export const KEY_KEYS: readonly SettingKey[] = ['piiKeyFile', 'piiKeyringFile', 'piiMaskMode', 'piiContext', 'strictKeyFiles'];
 export const PIPELINE_KEYS: readonly SettingKey[] = [
   ...SOURCE_KEYS, ...SINK_KEYS, ...KEY_KEYS, 'receivers', 'visibilityTimeoutSeconds', 'maxInFlight', 'batchSize',

@@ -1,4 +1,5 @@
 import type { Summary } from '../pipeline/pipeline.js';
+import { escapeControl } from './escape.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 
@@ -20,11 +21,12 @@ export function formatSummary(s: Summary, dlq: boolean): string {
   return lines.join('\n');
 }
 
-/** Plain text table with a header row, columns padded to fit. */
+/** Plain text table with a header row, columns padded to fit; terminal control characters in cells are escaped. */
 export function formatTable(rows: readonly Record<string, unknown>[], columns?: readonly string[]): string {
-  const cols = columns ?? Object.keys(rows[0] ?? {});
-  const text = (v: unknown) => (v === null || v === undefined ? '' : v instanceof Date ? v.toISOString().slice(0, 10) : String(v));
-  const cells = rows.map((r) => cols.map((c) => text(r[c])));
+  const cols = (columns ?? Object.keys(rows[0] ?? {})).map(escapeControl);
+  const keys = columns ?? Object.keys(rows[0] ?? {});
+  const text = (v: unknown) => escapeControl(v === null || v === undefined ? '' : v instanceof Date ? v.toISOString().slice(0, 10) : String(v));
+  const cells = rows.map((r) => keys.map((c) => text(r[c])));
   const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]?.length ?? 0)));
   const line = (vals: readonly string[]) => vals.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');

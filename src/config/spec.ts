@@ -80,7 +80,15 @@ export const SETTINGS = {
   databaseUrl: {
     env: 'DATABASE_URL', flag: '--database-url <url>', default: undefined,
     schema: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
-    doc: `PostgreSQL connection string (\`sslmode\`, \`sslrootcert\` honoured). Unset: the \`PG*\` variables if any are set, else \`${REFERENCE_DATABASE_URL}\`.`,
+    doc: `PostgreSQL connection string; percent-encode special characters in the password. Verified TLS (\`verify-full\`) to any host that is not loopback unless \`sslmode=disable\`; \`sslrootcert\` names the CA file (docs/operations.md, TLS). Unset: DATABASE_URL_FILE, else the \`PG*\` variables if any are set, else \`${REFERENCE_DATABASE_URL}\`. A password given with the flag shows in the process list.`,
+  },
+  databaseUrlFile: {
+    env: 'DATABASE_URL_FILE', flag: '--database-url-file <path>', default: undefined, schema: z.string().min(1).optional(),
+    doc: 'File holding the PostgreSQL connection string (e.g. a mounted secret), used when DATABASE_URL is unset; the key-file rule applies (PII_STRICT_KEY_FILES). `PGPASSFILE` (libpq password file) works too.',
+  },
+  allowUnverifiedTls: {
+    env: 'DATABASE_ALLOW_UNVERIFIED_TLS', flag: '--allow-unverified-tls', default: false, schema: bool,
+    doc: 'Accept database TLS settings that skip the server certificate check (`sslmode=no-verify`, `uselibpqcompat=true&sslmode=require`, …); refused otherwise. `doctor` still fails them.',
   },
   ledgerRetentionDays: {
     env: 'LEDGER_RETENTION_DAYS', default: 15, schema: int(1, 3650),
@@ -158,5 +166,5 @@ export type SettingKey = keyof typeof SETTINGS;
 export const KNOWN_ENV = new Set<string>([
   ...Object.values(SETTINGS).flatMap((s: Setting) => [s.env, ...(s.alsoEnv ?? [])]),
   'AWS_ENDPOINT_URL_KMS', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE',
-  'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE', 'PGSSLMODE', 'PGSSLROOTCERT', 'PGAPPNAME',
+  'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE', 'PGSSLMODE', 'PGSSLROOTCERT', 'PGSSLCERT', 'PGSSLKEY', 'PGPASSFILE', 'PGAPPNAME',
 ]);

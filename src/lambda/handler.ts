@@ -7,7 +7,8 @@ import { loadKeyring } from '../masking/keyring.js';
 import { createMasker } from '../masking/masker.js';
 import { createLogger } from '../observability/logger.js';
 import { sqlState } from '../sink/errors.js';
-import { createPool, resolveDatabaseUrl } from '../sink/pool.js';
+import { resolveConnection } from '../sink/connection.js';
+import { createPool } from '../sink/pool.js';
 import { writeSplitting } from '../sink/split.js';
 import { writeRows, type LedgerRow } from '../sink/writer.js';
 import { createSqsClient } from '../source/client.js';
@@ -79,8 +80,10 @@ async function build(): Promise<(event: SQSEvent) => Promise<SQSBatchResponse>> 
   const config = loadConfig(process.env);
   const log = createLogger({ level: config.logLevel, pretty: false });
   const keyring = await loadKeyring(config, { warn: (m) => log.warn(m) });
+  const connection = resolveConnection(config);
+  for (const w of connection.warnings) log.warn(w);
   return createHandler({
-    pool: createPool({ url: resolveDatabaseUrl(config.databaseUrl), max: 1 }),
+    pool: createPool({ connection, max: 1 }),
     transform: createTransformer(createMasker(keyring, config.piiMaskMode, { context: config.piiContext }), parseFieldMap(config.fieldMap)),
     log,
     ...(config.dlqUrl ? { sqs: createSqsClient(config), dlqUrl: config.dlqUrl } : {}),

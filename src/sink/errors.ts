@@ -1,33 +1,123 @@
 import { ConfigError } from '../config/errors.js';
+import { LoginEtlError } from '../errors.js';
 
 /**
  * How a Postgres failure is handled, decided by SQLSTATE class (never message text):
- * - transient: connection lost, server restarting, overloaded, deadlock → back off and retry the batch;
+ * - transient: connection lost, server restarting, overloaded, read-only after a failover, deadlock → back off,
+ *   reconnect and retry the batch (pg-pool discards a connection whose query failed);
  * - data: the server refused a value (classes 22, 23) → split the batch to isolate the row;
- * - config: bad credentials, missing database/table, missing privilege → the user must fix it;
+ * - config: bad credentials, missing database/table, missing privilege, a TLS certificate we cannot verify →
+ *   the user must fix it;
  * - fatal: anything else (a bug) → stop.
  */
 export type PgFailure = 'transient' | 'data' | 'config' | 'fatal';
 
 const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
 const SQLSTATE = /^[0-9A-Z]{5}$/;
+/** Node's and OpenSSL's codes for a certificate that failed verification. */
+const CERT_CODE = /CERT|ALTNAME|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;
+
+const codeOf = (err: unknown): string | undefined => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+};
 
 export function sqlState(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && SQLSTATE.test(code) && !NET_CODES.has(code) ? code : undefined;
+  const code = codeOf(err);
+  return code !== undefined && SQLSTATE.test(code) && !NET_CODES.has(code) ? code : undefined;
 }
 
+/** A network-level failure code (ECONNREFUSED, …) or a TLS verification code (SELF_SIGNED_CERT_IN_CHAIN, …). */
+function errorCode(err: unknown): string | undefined {
+  if (err instanceof LoginEtlError) return err.code;
+  const code = codeOf(err);
+  return code !== undefined && sqlState(err) === undefined && /^[A-Z][A-Z0-9_]{1,63}$/.test(code) ? code : undefined;
+}
+
+const isCertError = (err: unknown): boolean => CERT_CODE.test(codeOf(err) ?? '');
+
+/**
+ * The server answered our TLS request with "no". node-postgres gives this error no code, so this is the one
+ * place that reads its message.
+ */
+const isTlsRefused = (err: unknown): boolean => err instanceof Error && err.message === 'The server does not support SSL connections';
+
+/** SQLSTATEs of the transient kind outside the classes that are transient as a whole. */
+const TRANSIENT_STATES = new Set(['25006', '57P01', '57P02', '57P03', '57014', '55P03']);
+
 export function classifyPgError(err: unknown): PgFailure {
+  if (err instanceof LoginEtlError) return err.exitCode === 2 ? 'config' : 'fatal';
   const state = sqlState(err);
   if (state === undefined) {
+    if (isCertError(err) || isTlsRefused(err)) return 'config';
     // No SQLSTATE: a socket error or a dropped connection, unless it is a programming error.
     return err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError ? 'fatal' : 'transient';
   }
   const cls = state.slice(0, 2);
-  if (cls === '08' || cls === '53' || cls === '40' || cls === '58' || state === '57P01' || state === '57P02' || state === '57P03' || state === '57014' || state === '55P03') return 'transient';
+  // 25006 read_only_sql_transaction: a failover to a replica (or a primary demoted); 53300 too many connections.
+  if (cls === '08' || cls === '53' || cls === '40' || cls === '58' || TRANSIENT_STATES.has(state)) return 'transient';
   if (cls === '22' || cls === '23') return 'data';
   if (cls === '28' || cls === '3D' || cls === '42' || cls === '3F') return 'config';
   return 'fatal';
+}
+
+/**
+ * Log fields for a Postgres failure: `{ sqlstate }` when the server answered with one, else `{ errorCode }`
+ * (a network or TLS code such as ECONNREFUSED), else nothing. A SQLSTATE field never holds anything else.
+ */
+export function pgErrorFields(err: unknown): { sqlstate: string } | { errorCode: string } | Record<string, never> {
+  const state = sqlState(err);
+  if (state !== undefined) return { sqlstate: state };
+  const code = errorCode(err);
+  return code !== undefined ? { errorCode: code } : {};
+}
+
+/**
+ * A low-cardinality metric label for a Postgres failure: the SQLSTATE, else the network/TLS error code,
+ * else `connection_lost` (node-postgres reports a dropped connection without a code), else `unknown`.
+ */
+export function pgErrorLabel(err: unknown): string {
+  const state = sqlState(err);
+  if (state !== undefined) return state;
+  const code = errorCode(err);
+  if (code !== undefined) return code;
+  if (isTlsRefused(err)) return 'tls_refused';
+  const msg = err instanceof Error ? err.message : '';
+  // Labels only, never control flow: these pg/pg-pool errors carry no code.
+  if (/timeout/i.test(msg)) return 'timeout';
+  if (/terminated|ended|closed/i.test(msg)) return 'connection_lost';
+  return 'unknown';
+}
+
+/** A key for the logger's repeated-warning summary (`repeat` field): `pg:<label>`. */
+export const pgRepeatKey = (err: unknown): string => `pg:${pgErrorLabel(err)}`;
+
+/**
+ * What is wrong, in a few words and without the target, to fill "PostgreSQL unavailable (…)" in the pause line,
+ * /readyz and the like: "read-only (SQLSTATE 25006: a failover to a replica, or DATABASE_URL names a standby)".
+ */
+export function pgProblem(err: unknown): string {
+  const state = sqlState(err);
+  switch (state) {
+    case '25006':
+      return 'read-only (SQLSTATE 25006: a failover to a replica, or DATABASE_URL names a standby)';
+    case '53300':
+      return 'no connection slot free (SQLSTATE 53300: max_connections or a CONNECTION LIMIT is reached)';
+    case '57P01':
+    case '57P02':
+      return `connection closed by the server (SQLSTATE ${state}: shutting down or restarting)`;
+    case '57P03':
+      return 'not accepting connections yet (SQLSTATE 57P03: starting up or in recovery)';
+    case undefined: {
+      const code = errorCode(err);
+      if (code && NET_CODES.has(code)) return `unreachable (${code})`;
+      if (code) return `failed (${code})`;
+      const label = pgErrorLabel(err);
+      return label === 'connection_lost' ? 'connection lost' : label === 'timeout' ? 'timed out' : 'failed';
+    }
+    default:
+      return `failed (SQLSTATE ${state})`;
+  }
 }
 
 /** user@host:port/db, never the password. */
@@ -36,22 +126,35 @@ export const targetText = (t: PgTarget): string => `${t.user}@${t.host}:${t.port
 
 /** One user-facing line for a Postgres failure; never includes the password or row values. */
 export function describePgError(err: unknown, target: PgTarget): string {
+  if (err instanceof LoginEtlError) return err.message;
   const state = sqlState(err);
   const where = targetText(target);
   switch (state) {
     case '28P01':
       return `PostgreSQL rejected the password for user "${target.user}" at ${where}; check DATABASE_URL or PGPASSWORD`;
     case '28000':
-      return `PostgreSQL refused user "${target.user}" at ${where} (no such role or no pg_hba.conf entry)`;
+      return `PostgreSQL refused user "${target.user}" at ${where} (no such role, no pg_hba.conf entry, or a TLS requirement of the server)`;
     case '3D000':
       return `database "${target.database}" does not exist at ${where}; check DATABASE_URL`;
     case '42P01':
       return `a table or view is missing at ${where}; run \`login-etl init-db\``;
     case '42501':
       return `user "${target.user}" lacks a privilege at ${where}; apply sql/roles.sql or use the table owner`;
+    case '25006':
+      return `PostgreSQL at ${where} is read-only (SQLSTATE 25006): a failover to a replica is in progress, or DATABASE_URL names a standby`;
+    case '53300':
+      return `PostgreSQL at ${where} has no connection slot free (SQLSTATE 53300): the server's max_connections, or a CONNECTION LIMIT on user "${target.user}" or database "${target.database}", is reached`;
     case undefined: {
-      const code = (err as { code?: string } | null)?.code;
+      const code = codeOf(err);
       if (code && NET_CODES.has(code)) return `cannot reach PostgreSQL at ${where} (${code}); is it running? Check DATABASE_URL`;
+      if (isCertError(err)) {
+        return code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+          ? `the TLS certificate of PostgreSQL at ${where} does not name "${target.host}" (${code}); connect by a host name the certificate lists, or fix the certificate (docs/operations.md, TLS)`
+          : `the TLS certificate of PostgreSQL at ${where} could not be verified (${code}); set sslrootcert in DATABASE_URL to the CA certificate that signed it (docs/operations.md, TLS)`;
+      }
+      if (isTlsRefused(err)) {
+        return `PostgreSQL at ${where} does not accept TLS, and login-etl uses verified TLS for any host that is not loopback; enable ssl on the server, or add sslmode=disable to DATABASE_URL on a network you trust`;
+      }
       const msg = err instanceof Error ? err.message : String(err);
       return `PostgreSQL at ${where}: ${msg}`;
     }
@@ -62,8 +165,11 @@ export function describePgError(err: unknown, target: PgTarget): string {
   }
 }
 
-/** Wraps a failure the user can fix as a ConfigError (exit 2); others pass through. */
+/** Wraps a failure the user can fix as a ConfigError (exit 2); others pass through as one-line Errors. */
 export function pgFailureToError(err: unknown, target: PgTarget): Error {
-  if (classifyPgError(err) === 'config') return new ConfigError(describePgError(err, target), 'DATABASE_URL', { cause: err });
+  if (err instanceof LoginEtlError) return err;
+  if (classifyPgError(err) === 'config') {
+    return new ConfigError(describePgError(err, target), 'DATABASE_URL', { cause: err, code: isCertError(err) || isTlsRefused(err) ? 'ETL_ERR_PG_TLS' : 'ETL_ERR_CONFIG' });
+  }
   return new Error(describePgError(err, target), { cause: err });
 }

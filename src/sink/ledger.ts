@@ -6,7 +6,7 @@ export async function pruneLedger(db: pg.Pool, days: number, batch = 10_000): Pr
   for (;;) {
     const res = await db.query(
       `DELETE FROM login_etl_ledger WHERE message_id IN (
-         SELECT message_id FROM login_etl_ledger WHERE processed_at < now() - make_interval(days => $1) LIMIT $2)`,
+         SELECT message_id FROM login_etl_ledger WHERE processed_at < pg_catalog.now() - pg_catalog.make_interval(days => $1::int) LIMIT $2)`,
       [days, batch],
     );
     total += res.rowCount ?? 0;

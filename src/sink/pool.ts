@@ -1,44 +1,70 @@
 import pg from 'pg';
-import { parse, type ConnectionOptions } from 'pg-connection-string';
-import type { Env } from '../config/load.js';
-import { REFERENCE_DATABASE_URL } from '../config/spec.js';
-import type { PgTarget } from './errors.js';
-
-const PG_VARS = ['PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE'];
-
-/** DATABASE_URL if set; else undefined when any PG* variable is set (pg reads them); else the reference URL. */
-export function resolveDatabaseUrl(databaseUrl: string | undefined, env: Env = process.env): string | undefined {
-  if (databaseUrl) return databaseUrl;
-  return PG_VARS.some((v) => env[v]) ? undefined : REFERENCE_DATABASE_URL;
-}
-
-/** Who and where we connect to, for messages: never the password. */
-export function pgTarget(url: string | undefined, env: Env = process.env): PgTarget {
-  const p: Partial<ConnectionOptions> = url ? parse(url) : {};
-  return {
-    user: p.user ?? env.PGUSER ?? env.USER ?? 'postgres',
-    host: p.host ?? env.PGHOST ?? 'localhost',
-    port: Number(p.port ?? env.PGPORT ?? 5432),
-    database: p.database ?? env.PGDATABASE ?? p.user ?? env.PGUSER ?? 'postgres',
-  };
-}
+import { clientOptions, type PgConnection } from './connection.js';
 
 export interface PoolSettings {
-  url: string | undefined;
+  connection: PgConnection;
   max: number;
   applicationName?: string;
 }
 
 export function createPool(s: PoolSettings): pg.Pool {
-  const pool = new pg.Pool({
-    ...(s.url ? { connectionString: s.url } : {}),
-    max: s.max,
-    application_name: s.applicationName ?? 'login-etl',
-    connectionTimeoutMillis: 10_000,
-    idleTimeoutMillis: 30_000,
-  });
+  const pool = new pg.Pool(
+    clientOptions(s.connection, {
+      max: s.max,
+      application_name: s.applicationName ?? 'login-etl',
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+    }),
+  );
   // An idle client losing its connection (e.g. a server restart) must not crash the process;
   // the next query reports the failure and the pipeline retries.
   pool.on('error', () => {});
   return pool;
+}
+
+export interface PoolFit {
+  /** Connections the pool may now open. */
+  max: number;
+  /** One line saying why the pool was made smaller, when it was. */
+  note?: string;
+}
+
+interface Limits {
+  super: boolean;
+  role_limit: number;
+  role_used: number;
+  db_limit: number;
+  db_used: number;
+}
+
+/**
+ * Sizes the pool to the connections the server grants this role and database (CONNECTION LIMIT, counting
+ * the connections already open elsewhere), so a pool larger than the grant does not wait on connections
+ * that will never come. Uses one connection of the pool. Superusers are not limited.
+ */
+export async function fitPoolToServer(pool: pg.Pool, who: { user: string; database: string }): Promise<PoolFit> {
+  const wanted = pool.options.max ?? 10;
+  const { rows } = await pool.query<Limits>(
+    `SELECT r.rolsuper AS super, r.rolconnlimit AS role_limit, d.datconnlimit AS db_limit,
+            (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity a
+              WHERE a.usename OPERATOR(pg_catalog.=) r.rolname AND a.backend_type OPERATOR(pg_catalog.=) 'client backend')::int AS role_used,
+            (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity a
+              WHERE a.datname OPERATOR(pg_catalog.=) d.datname AND a.backend_type OPERATOR(pg_catalog.=) 'client backend')::int AS db_used
+       FROM pg_catalog.pg_roles r, pg_catalog.pg_database d
+      WHERE r.rolname OPERATOR(pg_catalog.=) SESSION_USER AND d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()`,
+  );
+  const l = rows[0];
+  if (!l || l.super) return { max: wanted };
+  // Our own connection is among those counted, and stays available to us.
+  const room = (limit: number, used: number) => (limit < 0 ? Infinity : limit - used + 1);
+  const roleRoom = room(l.role_limit, l.role_used);
+  const dbRoom = room(l.db_limit, l.db_used);
+  const fit = Math.max(1, Math.min(wanted, roleRoom, dbRoom));
+  if (fit >= wanted) return { max: wanted };
+  pool.options.max = fit;
+  const why =
+    roleRoom <= dbRoom
+      ? `user "${who.user}" may open ${l.role_limit} connection${l.role_limit === 1 ? '' : 's'} (CONNECTION LIMIT ${l.role_limit}, ${l.role_used - 1} open elsewhere)`
+      : `database "${who.database}" accepts ${l.db_limit} connection${l.db_limit === 1 ? '' : 's'} (CONNECTION LIMIT ${l.db_limit}, ${l.db_used - 1} open elsewhere)`;
+  return { max: fit, note: `PostgreSQL: ${why}; using ${fit} connection${fit === 1 ? '' : 's'} instead of ${wanted}` };
 }

@@ -34,9 +34,10 @@ function columnProblem(name: string, type: string | undefined): string | undefin
 /** Fails with a clear ConfigError unless user_logins and the ledger exist with usable columns. */
 export async function checkSchema(db: pg.Pool | pg.Client): Promise<void> {
   const { rows } = await db.query<{ rel: string; name: string; type: string }>(
-    `SELECT c.relname AS rel, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
-       FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
-      WHERE c.oid IN (to_regclass($1), to_regclass($2)) AND a.attnum > 0 AND NOT a.attisdropped`,
+    `SELECT c.relname AS rel, a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid
+      WHERE c.oid OPERATOR(pg_catalog.=) ANY (ARRAY[pg_catalog.to_regclass($1::pg_catalog.text)::pg_catalog.oid, pg_catalog.to_regclass($2::pg_catalog.text)::pg_catalog.oid])
+        AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped`,
     [TABLE, LEDGER],
   );
   const table = new Map(rows.filter((r) => r.rel === TABLE).map((r) => [r.name, r.type]));
@@ -48,12 +49,21 @@ export async function checkSchema(db: pg.Pool | pg.Client): Promise<void> {
   }
 }
 
-/** Creates the reference table if missing, the ledger, and the analyst views. Safe to run concurrently. */
+/**
+ * Creates the reference table if missing, the ledger, and the analyst views, in the connection's current schema.
+ * Safe to run concurrently. The search_path is narrowed to that schema and pg_catalog for the transaction, and
+ * init.sql names every built-in schema-qualified, so nothing another role created elsewhere can be bound into
+ * the views (see sql/init.sql).
+ */
 export async function initDb(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query("SELECT pg_advisory_xact_lock(hashtext('login-etl:init-db'))");
+    await client.query("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('login-etl:init-db'))");
+    const { rows } = await client.query<{ schema: string | null }>('SELECT pg_catalog.current_schema() AS schema');
+    const schema = rows[0]?.schema;
+    if (!schema) throw new ConfigError('no schema to create the tables in: the search_path of this user names no existing schema; create one or set search_path', 'DATABASE_URL');
+    await client.query(`SELECT pg_catalog.set_config('search_path', pg_catalog.format('%I, pg_catalog', $1::pg_catalog.text), true)`, [schema]);
     await client.query(readSql('init.sql'));
     await client.query('COMMIT');
   } catch (err) {

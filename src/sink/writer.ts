@@ -10,10 +10,13 @@ export interface LedgerRow {
 /**
  * One statement, hence one transaction: record every MessageId in the ledger, skipping ids already there,
  * and insert only the rows whose id was new. Ids are sorted so concurrent batches lock in one order.
+ * Built-ins are schema-qualified, so a function planted in a writable schema cannot stand in for them (sql/init.sql).
  */
 const WRITE_SQL = `
 WITH batch AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::date[])
+  -- ROWS FROM (…) is what unnest(a, b, …) expands to; the multi-array form cannot be schema-qualified.
+  SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::text[]),
+                           pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::int[]), pg_catalog.unnest($8::date[]))
     AS b(message_id, user_id, device_type, masked_ip, masked_device_id, locale, app_version, create_date)
 ), fresh AS (
   INSERT INTO login_etl_ledger (message_id)
@@ -26,7 +29,7 @@ WITH batch AS (
     FROM batch b JOIN fresh USING (message_id)
   RETURNING 1
 )
-SELECT count(*)::int AS written FROM written`;
+SELECT pg_catalog.count(*)::int AS written FROM written`;
 
 /** Writes rows exactly once per MessageId. `rows` must not repeat a MessageId. Returns how many were new. */
 export async function writeRows(db: pg.Pool | pg.PoolClient, rows: readonly LedgerRow[]): Promise<number> {

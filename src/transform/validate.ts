@@ -45,9 +45,28 @@ interface Rule<T> {
   parse: (s: string) => T | Invalid;
 }
 
+/**
+ * Whether `s` has more than `max` characters as PostgreSQL's varchar(n) counts them in a UTF-8 database: code
+ * points, not UTF-16 units. `s` is well-formed (checked before), so every high surrogate starts a pair.
+ * Only text longer than `max` units pays for counting.
+ */
+export function longerThan(s: string, max: number): boolean {
+  if (s.length <= max) return false;
+  if (s.length > 2 * max) return true;
+  let points = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      points--;
+      i++;
+    }
+  }
+  return points > max;
+}
+
 const nonBlank = (max: number): Rule<string> => ({
   optional: false,
-  parse: (s) => (s.trim().length === 0 ? INVALID.empty_field : s.length > max ? INVALID.too_long : s),
+  parse: (s) => (s.trim().length === 0 ? INVALID.empty_field : longerThan(s, max) ? INVALID.too_long : s),
 });
 
 /**
@@ -65,7 +84,7 @@ const RULES: { [K in keyof LoginEvent]: Rule<Exclude<LoginEvent[K], null>> } = {
       return t.length === 0 ? INVALID.empty_field : Buffer.byteLength(t) > MAX_VALUE_BYTES.device_id ? INVALID.too_long : t;
     },
   },
-  locale: { optional: true, parse: (s) => (s.length <= 32 ? s : INVALID.too_long) },
+  locale: { optional: true, parse: (s) => (longerThan(s, 32) ? INVALID.too_long : s) },
   app_version: { optional: true, parse: (s) => encodeAppVersion(s) ?? INVALID.invalid_app_version },
 };
 

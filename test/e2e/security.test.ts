@@ -1,84 +1,18 @@
-import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { chmod } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/demo/embedded.js';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
 import { sendBodies } from '../../src/source/send.js';
 import { lastJson, runCli } from '../helpers/cli.js';
 import { freshDatabase, freshQueues, query, sqsClient, TEST_KEY, validSampleBodies } from '../helpers/services.js';
 
-const openssl = (dir: string, ...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-
-describe('TLS to PostgreSQL (sslmode=verify-full)', () => {
-  let pg: EmbeddedPostgres;
-  let sqs: SQSClient;
-  const dir = mkdtempSync(join(tmpdir(), 'tls-'));
-
-  beforeAll(async () => {
-    sqs = sqsClient();
-    openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=login-etl test CA', '-keyout', 'ca.key', '-out', 'ca.crt');
-    openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr');
-    writeFileSync(join(dir, 'san.cnf'), 'subjectAltName = DNS:localhost, IP:127.0.0.1\n');
-    execFileSync('openssl', ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'server.crt', '-extfile', 'san.cnf'], {
-      cwd: dir, stdio: 'pipe', input: '',
-    });
-    // The other CA, for the negative case.
-    openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=someone else', '-keyout', 'other.key', '-out', 'other.crt');
-    await chmod(join(dir, 'server.key'), 0o600);
-    if (process.getuid?.() === 0) {
-      const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
-      const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
-      for (const f of ['server.key', 'server.crt']) chownSync(join(dir, f), uid, gid);
-      await chmod(dir, 0o755);
-    }
-    pg = await startEmbeddedPostgres({ postgresFlags: ['-c', 'ssl=on', '-c', `ssl_cert_file=${join(dir, 'server.crt')}`, '-c', `ssl_key_file=${join(dir, 'server.key')}`] });
-  }, 120_000);
-  afterAll(async () => {
-    sqs.destroy();
-    await pg.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  const tlsUrl = (ca: string) => {
-    const u = new URL(pg.url);
-    u.hostname = 'localhost';
-    u.searchParams.set('sslmode', 'verify-full');
-    u.searchParams.set('sslrootcert', join(dir, ca));
-    return u.toString();
-  };
-
-  it('drains over a verified TLS connection', async () => {
-    const url = tlsUrl('ca.crt');
-    expect((await runCli(['init-db'], { DATABASE_URL: url })).code).toBe(0);
-    const { queueUrl } = await freshQueues(sqs);
-    await sendBodies(sqs, queueUrl, (await validSampleBodies()).slice(0, 10));
-    const r = await runCli(['drain', '--json'], { DATABASE_URL: url, SQS_QUEUE_URL: queueUrl, PII_KEY: TEST_KEY });
-    expect(r.code, r.stderr).toBe(0);
-    expect(lastJson(r.stdout)).toMatchObject({ written: 10 });
-    const doctor = await runCli(['doctor'], { DATABASE_URL: url, SQS_QUEUE_URL: queueUrl, PII_KEY: TEST_KEY });
-    expect(doctor.stdout).toMatch(/PostgreSQL connection\s+pass\s+.*TLS on/);
-  });
-
-  it('refuses a server whose certificate the CA file does not vouch for', async () => {
-    const { queueUrl } = await freshQueues(sqs);
-    const r = await runCli(['drain'], { DATABASE_URL: tlsUrl('other.crt'), SQS_QUEUE_URL: queueUrl, PII_KEY: TEST_KEY });
-    expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('login-etl:'))).toHaveLength(1);
-    expect(r.stderr).toMatch(/certificate/i);
-    expect(r.stderr).not.toContain(new URL(pg.url).password);
-  });
-});
+const ROLES_SQL = readFileSync(new URL('../../sql/roles.sql', import.meta.url), 'utf8');
 
 describe('least-privilege role (sql/roles.sql)', () => {
   it('runs the ETL as login_etl_writer, which can insert but not read, change or delete rows', async () => {
     const admin = await freshDatabase();
     expect((await runCli(['init-db'], { DATABASE_URL: admin })).code).toBe(0);
-    const roles = readFileSync(new URL('../../sql/roles.sql', import.meta.url), 'utf8');
-    await query(admin, roles);
-    await query(admin, roles);
+    await query(admin, ROLES_SQL);
+    await query(admin, ROLES_SQL);
     await query(admin, `ALTER ROLE login_etl_writer PASSWORD 'writer-pw'`);
     const writer = new URL(admin);
     writer.username = 'login_etl_writer';
@@ -100,5 +34,77 @@ describe('least-privilege role (sql/roles.sql)', () => {
     const [n] = await query<{ n: number }>(admin, 'SELECT count(*)::int AS n FROM user_logins');
     expect(n?.n).toBe(30);
     sqs.destroy();
+  });
+});
+
+/** Runs statements on one connection as `role` (SET ROLE from the admin), and returns the last result's rows. */
+async function as<T extends pg.QueryResultRow>(url: string, role: string | undefined, ...sql: string[]): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    if (role) await c.query(`SET ROLE ${role}`);
+    let rows: T[] = [];
+    for (const q of sql) rows = (await c.query<T>(q)).rows;
+    return rows;
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * The attack of issue 12 §4: where PUBLIC may create in schema public (every PostgreSQL up to 14), the writer
+ * plants an aggregate `count(varchar)` and an operator `integer || text` that the analyst views and
+ * login_etl_app_version would otherwise bind to, so that their code runs as whoever reads the views.
+ */
+const PLANT = [
+  'CREATE TABLE public.pwned (who text)',
+  'GRANT INSERT ON public.pwned TO PUBLIC',
+  `CREATE FUNCTION public.evil_step(state bigint, v varchar) RETURNS bigint LANGUAGE plpgsql
+     AS $$ BEGIN INSERT INTO public.pwned VALUES (current_user); RETURN state + 1; END $$`,
+  "CREATE AGGREGATE public.count(varchar) (sfunc = public.evil_step, stype = bigint, initcond = '0')",
+  `CREATE FUNCTION public.evil_concat(a integer, b text) RETURNS text LANGUAGE plpgsql
+     AS $$ BEGIN INSERT INTO public.pwned VALUES (current_user); RETURN a::text || b; END $$`,
+  'CREATE OPERATOR public.|| (leftarg = integer, rightarg = text, function = public.evil_concat)',
+];
+
+describe('privileges that hold where PUBLIC may create in schema public (PostgreSQL ≤ 14)', () => {
+  it('sql/roles.sql takes CREATE on public away, so the writer cannot plant anything', async () => {
+    const db = await freshDatabase();
+    expect((await runCli(['init-db'], { DATABASE_URL: db })).code).toBe(0);
+    await query(db, 'GRANT CREATE ON SCHEMA public TO PUBLIC'); // what PostgreSQL 14 and older grant
+    await query(db, ROLES_SQL);
+    await expect(as(db, 'login_etl_writer', PLANT[0] ?? '')).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('a function and an operator planted by the writer never run for the analyst, even after init-db runs again', async () => {
+    const db = await freshDatabase();
+    expect((await runCli(['init-db'], { DATABASE_URL: db })).code).toBe(0);
+    await query(db, ROLES_SQL);
+    await query(db, 'GRANT CREATE ON SCHEMA public TO PUBLIC');
+    await query(db, `INSERT INTO user_logins VALUES ('u1', 'ios', 'h1.ip', 'h1.dev', 'en', 2003000, '2026-01-01'),
+                                                  ('u2', 'ios', 'h1.ip', 'h1.dev', 'en', 2004000, '2026-01-02')`);
+    await as(db, 'login_etl_writer', ...PLANT);
+
+    // Control: unqualified SQL written now does pick up the planted objects, and runs them as the analyst.
+    await query(db, 'CREATE VIEW control_view AS SELECT count(DISTINCT user_id) AS users FROM user_logins');
+    await query(db, "CREATE FUNCTION control_fn(v integer) RETURNS text LANGUAGE sql AS $$ SELECT (v / 1000000) || '.' $$");
+    await query(db, 'GRANT SELECT ON control_view TO login_etl_analyst');
+    await as(db, 'login_etl_analyst', 'SELECT * FROM control_view', 'SELECT control_fn(2003000)');
+    expect(await query<{ who: string }>(db, 'SELECT DISTINCT who FROM public.pwned')).toEqual([{ who: 'login_etl_analyst' }]);
+    await query(db, 'TRUNCATE public.pwned');
+
+    // init-db again (views and function re-created: the moment their references are bound), then read everything.
+    const again = await runCli(['init-db'], { DATABASE_URL: db });
+    expect(again.code, again.stderr).toBe(0);
+    const ips = await as<{ users: string; latest_app_version: string }>(db, 'login_etl_analyst', 'SELECT * FROM login_etl_shared_ips');
+    expect(ips).toEqual([expect.objectContaining({ masked_ip: 'h1.ip', users: '2', devices: '1', logins: '2', latest_app_version: '2.4.0' })]);
+    expect(await as(db, 'login_etl_analyst', 'SELECT * FROM login_etl_shared_devices')).toHaveLength(1);
+    expect(await as(db, 'login_etl_analyst', 'SELECT login_etl_app_version(2003000) AS v')).toEqual([{ v: '2.3.0' }]);
+    expect(await as(db, undefined, 'SELECT * FROM login_etl_shared_ips', 'SELECT login_etl_app_version(7)')).toHaveLength(1);
+    const report = await runCli(['report'], { DATABASE_URL: db });
+    expect(report.code, report.stderr).toBe(0);
+    expect(await query(db, 'SELECT who FROM public.pwned')).toEqual([]);
+    const [def] = await query<{ d: string }>(db, "SELECT pg_get_viewdef('login_etl_shared_ips') AS d");
+    expect(def?.d).toContain('pg_catalog.count');
   });
 });

@@ -3,7 +3,7 @@ import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig } from '../../src/config/load.js';
 import { REFERENCE_QUEUE_URL } from '../../src/config/spec.js';
 import { resolveSqsEndpoint } from '../../src/source/client.js';
-import { pgTarget, resolveDatabaseUrl } from '../../src/sink/pool.js';
+import { resolveConnection } from '../../src/sink/connection.js';
 
 describe('loadConfig', () => {
   it('applies defaults from one place', () => {
@@ -48,9 +48,12 @@ describe('endpoints and targets', () => {
   });
 
   it('falls back to PG* variables, then the reference database; targets never carry the password', () => {
-    expect(resolveDatabaseUrl(undefined, {})).toBe('postgres://postgres:postgres@localhost:5432/postgres');
-    expect(resolveDatabaseUrl(undefined, { PGHOST: 'db' })).toBeUndefined();
-    expect(pgTarget(undefined, { PGHOST: 'db', PGUSER: 'etl', PGPASSWORD: 'pw' })).toEqual({ user: 'etl', host: 'db', port: 5432, database: 'etl' });
-    expect(JSON.stringify(pgTarget('postgres://u:secret@h:6543/d'))).not.toContain('secret');
+    expect(resolveConnection({}, {}).target).toEqual({ user: 'postgres', host: 'localhost', port: 5432, database: 'postgres' });
+    const fromVars = resolveConnection({}, { PGHOST: 'db', PGUSER: 'etl', PGPASSWORD: 'pw', PGSSLMODE: 'disable' });
+    expect(fromVars.target).toEqual({ user: 'etl', host: 'db', port: 5432, database: 'etl' });
+    expect(fromVars.config.host).toBeUndefined(); // node-postgres reads the PG* variables itself
+    const c = resolveConnection({ databaseUrl: 'postgres://u:secret@h:6543/d?sslmode=disable' }, {});
+    expect(c.target).toEqual({ user: 'u', host: 'h', port: 6543, database: 'd' });
+    expect(JSON.stringify(c)).not.toContain('secret');
   });
 });

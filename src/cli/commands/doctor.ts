@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { ConfigError } from '../../config/errors.js';
+import { LoginEtlError } from '../../errors.js';
 import { openKeyring, type KeyringReport } from '../../masking/keyring.js';
 import { createMasker } from '../../masking/masker.js';
-import { describePgError } from '../../sink/errors.js';
+import { describePgError, targetText } from '../../sink/errors.js';
+import { describeTls } from '../../sink/tls.js';
 import { checkSchema, LEDGER, TABLE } from '../../sink/schema.js';
 import { describeSqsError } from '../../source/errors.js';
 import { queueDepth } from '../../source/queue.js';
@@ -69,28 +70,43 @@ async function runChecks(ctx: AppContext): Promise<Check[]> {
   } else {
     checks.push({ check: 'SQS dead-letter queue', result: 'skip', detail: 'SQS_DLQ_URL not set: rejects stay on the source queue' });
   }
+  // A refused DATABASE_URL (a ConfigError from resolving it) has no target to describe: its message says it all.
+  const pgMsg = (e: unknown) => (e instanceof LoginEtlError ? e.message : describePgError(e, ctx.pgTarget));
+  let observed: { version: string; tls: string | null } | undefined;
   const pgOk = await attempt('PostgreSQL connection', async () => {
-    const { rows } = await ctx.pool(1).query<{ v: string; ssl: boolean | null }>(
-      `SELECT current_setting('server_version') AS v, (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS ssl`,
+    const { rows } = await ctx.pool(1).query<{ v: string; tls: string | null }>(
+      `SELECT pg_catalog.current_setting('server_version') AS v,
+              (SELECT s.version FROM pg_catalog.pg_stat_ssl s WHERE s.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() AND s.ssl) AS tls`,
     );
-    return `${ctx.pgTarget.user}@${ctx.pgTarget.host}:${ctx.pgTarget.port}/${ctx.pgTarget.database}, PostgreSQL ${rows[0]?.v ?? '?'}, TLS ${rows[0]?.ssl ? 'on' : 'off'}`;
-  }, (e) => describePgError(e, ctx.pgTarget));
-  if (!pgOk) return checks;
+    observed = { version: rows[0]?.v ?? '?', tls: rows[0]?.tls ?? null };
+    return `${targetText(ctx.pgTarget)}, PostgreSQL ${observed.version}`;
+  }, pgMsg);
+  if (!pgOk || !observed) return checks;
+  const tls = ctx.pgConnection().tls;
+  const tlsVersion = observed.tls;
+  await attempt('PostgreSQL TLS', async () => {
+    const detail = `${describeTls(tls)}${tlsVersion ? `, ${tlsVersion}` : ''}`;
+    // Encrypted but unchecked, or clear text across a network: works, and still a failure of this check.
+    if (tls.mode === 'unverified') throw new Error(`${detail}; use sslmode=verify-full with sslrootcert=/path/to/ca.crt`);
+    if (tls.mode === 'off' && !tls.local) throw new Error(`${detail}; remove sslmode=disable to use verify-full`);
+    if (tls.mode !== 'off' && !tlsVersion) throw new Error(`${detail}, yet the server reports this connection unencrypted`);
+    return detail;
+  }, (e) => (e instanceof Error ? e.message : String(e)));
   await attempt('schema', async () => {
     await checkSchema(ctx.pool(1));
     return `${TABLE} and ${LEDGER} have the expected columns`;
-  }, (e) => (e instanceof ConfigError ? e.message : describePgError(e, ctx.pgTarget)));
+  }, pgMsg);
   await attempt('privileges', async () => {
-    const { rows } = await ctx.pool(1).query<{ ok: boolean; what: string }>(
-      `SELECT has_table_privilege(to_regclass($1), p) AS ok, $1 || ' ' || p AS what FROM unnest(ARRAY['INSERT']) AS p
-       UNION ALL
-       SELECT has_table_privilege(to_regclass($2), p), $2 || ' ' || p FROM unnest(ARRAY['SELECT', 'INSERT', 'DELETE']) AS p`,
-      [TABLE, LEDGER],
+    const wanted: [string, string][] = [[TABLE, 'INSERT'], [LEDGER, 'SELECT'], [LEDGER, 'INSERT'], [LEDGER, 'DELETE']];
+    const { rows } = await ctx.pool(1).query<{ ok: boolean[] }>(
+      `SELECT ARRAY(SELECT pg_catalog.has_table_privilege(pg_catalog.to_regclass(w.t), w.p)
+                      FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) WITH ORDINALITY AS w(t, p, i) ORDER BY w.i) AS ok`,
+      [wanted.map((w) => w[0]), wanted.map((w) => w[1])],
     );
-    const missing = rows.filter((r) => !r.ok).map((r) => r.what);
+    const missing = wanted.filter((_, i) => rows[0]?.ok[i] !== true).map(([t, p]) => `${t} ${p}`);
     if (missing.length) throw new Error(`missing: ${missing.join(', ')} (see sql/roles.sql)`);
     return `INSERT on ${TABLE}; SELECT, INSERT, DELETE on ${LEDGER}`;
-  }, (e) => (e instanceof Error && e.message.startsWith('missing') ? e.message : describePgError(e, ctx.pgTarget)));
+  }, (e) => (e instanceof Error && e.message.startsWith('missing') ? e.message : pgMsg(e)));
   return checks;
 }
 

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { pgFailureToError } from '../../sink/errors.js';
 import { createContext } from '../context.js';
 import { addSettingOptions, configFrom, SINK_KEYS } from '../options.js';
+import { safeJson } from '../escape.js';
 import { formatTable } from '../output.js';
 
 export interface Report {
@@ -17,14 +18,14 @@ export interface Report {
 export async function buildReport(db: pg.Pool, limit: number): Promise<Report> {
   const q = async (sql: string, params: unknown[] = []) => (await db.query(sql, params)).rows as Record<string, unknown>[];
   const [totals] = await q(
-    `SELECT count(*)::int AS rows, count(DISTINCT user_id)::int AS users, count(DISTINCT masked_ip)::int AS ips,
-            count(DISTINCT masked_device_id)::int AS devices FROM user_logins`,
+    `SELECT pg_catalog.count(*)::int AS rows, pg_catalog.count(DISTINCT user_id)::int AS users, pg_catalog.count(DISTINCT masked_ip)::int AS ips,
+            pg_catalog.count(DISTINCT masked_device_id)::int AS devices FROM user_logins`,
   );
   return {
     totals: totals as Report['totals'],
-    byDeviceType: await q(`SELECT coalesce(device_type, '(null)') AS device_type, count(*)::int AS logins, count(DISTINCT user_id)::int AS users
+    byDeviceType: await q(`SELECT coalesce(device_type, '(null)') AS device_type, pg_catalog.count(*)::int AS logins, pg_catalog.count(DISTINCT user_id)::int AS users
                              FROM user_logins GROUP BY 1 ORDER BY 2 DESC, 1`),
-    byLocale: await q(`SELECT coalesce(locale, '(null)') AS locale, count(*)::int AS logins, count(DISTINCT user_id)::int AS users
+    byLocale: await q(`SELECT coalesce(locale, '(null)') AS locale, pg_catalog.count(*)::int AS logins, pg_catalog.count(DISTINCT user_id)::int AS users
                          FROM user_logins GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $1`, [limit]),
     sharedIps: await q(`SELECT masked_ip, users, devices, logins, first_seen, last_seen, latest_app_version
                           FROM login_etl_shared_ips ORDER BY users DESC, logins DESC, masked_ip LIMIT $1`, [limit]),
@@ -58,7 +59,7 @@ export function reportCommand(program: Command): void {
       const report = await buildReport(ctx.pool(1), opts.limit).catch((err: unknown) => {
         throw pgFailureToError(err, ctx.pgTarget);
       });
-      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+      process.stdout.write(opts.json ? `${safeJson(report)}\n` : formatReport(report));
     } finally {
       await ctx.close();
     }
