@@ -139,16 +139,17 @@ export function keyFileAsMounted(l: KeyFileLayout): { uid: number; gid: number; 
 }
 
 /**
- * PII_STRICT_KEY_FILES's rule (stream K): the process can read the file, others have no access, and group
- * access is allowed only when the file's group is the process's own group.
+ * PII_STRICT_KEY_FILES's rule (stream K, src/masking/keyfile.ts `keyFileVerdict`): the process can read the
+ * file; others have no access; the owner is root or the process's user; the group may only read, and only
+ * when it is one of the process's groups (its gid, or fsGroup, which the kubelet adds as a supplementary group).
  */
 export function strictKeyFileCheck(l: KeyFileLayout): { readable: boolean; strictOk: boolean } {
   const f = keyFileAsMounted(l);
   const uid = l.runAsUser ?? 0;
-  const gid = l.runAsGroup ?? 0;
-  // fsGroup is also a supplementary group of the container's processes.
-  const groups = [gid, ...(l.fsGroup === undefined ? [] : [l.fsGroup])];
-  const readable = uid === 0 || (uid === f.uid && (f.mode & 0o400) !== 0) || (groups.includes(f.gid) && (f.mode & 0o040) !== 0) || (f.mode & 0o004) !== 0;
-  const strictOk = (f.mode & 0o007) === 0 && ((f.mode & 0o070) === 0 || f.gid === gid);
+  const groups = [l.runAsGroup ?? 0, ...(l.fsGroup === undefined ? [] : [l.fsGroup])];
+  const inGroup = groups.includes(f.gid);
+  const readable = uid === 0 || (f.uid === uid ? (f.mode & 0o400) !== 0 : inGroup ? (f.mode & 0o040) !== 0 : (f.mode & 0o004) !== 0);
+  const groupOk = (f.mode & 0o070) === 0 || ((f.mode & 0o030) === 0 && inGroup);
+  const strictOk = readable && (f.mode & 0o007) === 0 && (f.uid === 0 || f.uid === uid) && groupOk;
   return { readable, strictOk };
 }

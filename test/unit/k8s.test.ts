@@ -159,10 +159,11 @@ describe('deploy/k8s as `kubectl apply -k` sees it', () => {
     expect(secret!.mode).toBe(0o440);
     const layout = { mode: secret!.mode, runAsUser: sc.runAsUser, runAsGroup: sc.runAsGroup, fsGroup: sc.fsGroup };
     expect(strictKeyFileCheck(layout)).toEqual({ readable: true, strictOk: true });
-    // The layouts that crash-loop, by the same rule:
-    expect(strictKeyFileCheck({ ...layout, fsGroup: undefined, mode: 0o400 }).readable).toBe(false); // root-owned 0400: unreadable to uid 1000
-    expect(strictKeyFileCheck({ ...layout, mode: 0o444 }).strictOk).toBe(false); // others can read
-    expect(strictKeyFileCheck({ ...layout, fsGroup: 2000 })).toEqual({ readable: true, strictOk: false }); // a group that is not the process's own
+    // Layouts that crash-loop, by the same rule:
+    expect(strictKeyFileCheck({ ...layout, fsGroup: undefined, mode: 0o400 }).readable).toBe(false); // root:root 0400: unreadable to uid 1000
+    expect(strictKeyFileCheck({ ...layout, fsGroup: undefined, mode: 0o440 }).readable).toBe(false); // root:root 0440: not its group
+    expect(strictKeyFileCheck({ ...layout, mode: 0o444 })).toEqual({ readable: true, strictOk: false }); // others can read
+    expect(strictKeyFileCheck({ ...layout, mode: 0o660 })).toEqual({ readable: true, strictOk: false }); // the group can write
   });
 
   it('runs `node bin/login-etl.js run` itself (signals reach it), as a non-root, read-only, capability-free container', () => {
