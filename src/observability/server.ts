@@ -5,7 +5,31 @@ import type { Registry } from 'prom-client';
 /** Every path the HTTP endpoint serves; deploy files may probe only these. */
 export const SERVED_PATHS = ['/healthz', '/readyz', '/metrics'] as const;
 
-export type ReadyCheck = () => Promise<{ ok: true } | { ok: false; reason: string }>;
+export type ReadyResult = { ok: true } | { ok: false; reason: string };
+export type ReadyCheck = () => Promise<ReadyResult>;
+
+/** How long /readyz reuses a dependency check's result. */
+export const READY_CACHE_MS = 5_000;
+
+/**
+ * Wraps a check that calls dependencies so that probes and scrapers cannot load them: concurrent callers share
+ * one check in flight, and its result (pass or fail) is reused for `ttlMs`.
+ */
+export function cachedCheck(check: ReadyCheck, ttlMs = READY_CACHE_MS, now: () => number = Date.now): ReadyCheck {
+  let last: { at: number; result: ReadyResult } | undefined;
+  let pending: Promise<ReadyResult> | undefined;
+  return () => {
+    if (last !== undefined && now() - last.at < ttlMs) return Promise.resolve(last.result);
+    pending ??= check()
+      .catch((err: unknown): ReadyResult => ({ ok: false, reason: err instanceof Error ? err.message : String(err) }))
+      .then((result) => {
+        last = { at: now(), result };
+        pending = undefined;
+        return result;
+      });
+    return pending;
+  };
+}
 
 export interface HttpEndpoints {
   server: Server;

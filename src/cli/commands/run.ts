@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../config/errors.js';
 import { createPipelineEvents } from '../../pipeline/events.js';
-import { createMetrics, queueDepthGauge } from '../../observability/metrics.js';
-import { startHttpEndpoints } from '../../observability/server.js';
+import { createMetrics } from '../../observability/metrics.js';
+import { cachedCheck, startHttpEndpoints } from '../../observability/server.js';
 import { describePgError } from '../../sink/errors.js';
 import { pruneLedger } from '../../sink/ledger.js';
 import { checkSchema } from '../../sink/schema.js';
@@ -21,38 +21,38 @@ export function runCommand(program: Command): void {
     const ctx = createContext(configFrom(cmd));
     const { config: c, log } = ctx;
     const events = createPipelineEvents();
-    const registry = createMetrics(events);
-    const depth = queueDepthGauge(registry);
+    const { registry, queueMessages } = createMetrics(events);
     let sinkUp = true;
     events.on('sink', (s) => (sinkUp = s === 'up'));
     const refreshDepth = async () => {
       const d = await queueDepth(ctx.sqs(), c.queueUrl);
-      depth.set({ state: 'visible' }, d.visible);
-      depth.set({ state: 'in_flight' }, d.inFlight);
-      depth.set({ state: 'delayed' }, d.delayed);
+      queueMessages.set({ state: 'visible' }, d.visible);
+      queueMessages.set({ state: 'in_flight' }, d.inFlight);
+      queueMessages.set({ state: 'delayed' }, d.delayed);
     };
+    // One query and one SQS call per READY_CACHE_MS at most, however many probes and scrapers ask.
+    const dependenciesReady = cachedCheck(async () => {
+      try {
+        await checkSchema(ctx.pool());
+      } catch (err) {
+        return { ok: false, reason: err instanceof ConfigError ? err.message : describePgError(err, ctx.pgTarget) };
+      }
+      try {
+        await refreshDepth();
+      } catch (err) {
+        return { ok: false, reason: describeSqsError(err, c.queueUrl) };
+      }
+      return { ok: true };
+    });
     const http = await startHttpEndpoints({
       port: c.metricsPort,
       host: c.metricsHost,
       registry,
-      ready: async () => {
-        if (!sinkUp) return { ok: false, reason: 'PostgreSQL unavailable; receiving paused' };
-        try {
-          await checkSchema(ctx.pool());
-        } catch (err) {
-          return { ok: false, reason: err instanceof ConfigError ? err.message : describePgError(err, ctx.pgTarget) };
-        }
-        try {
-          await refreshDepth();
-        } catch (err) {
-          return { ok: false, reason: describeSqsError(err, c.queueUrl) };
-        }
-        return { ok: true };
-      },
+      ready: async () => (sinkUp ? dependenciesReady() : { ok: false, reason: 'PostgreSQL unavailable; receiving paused' }),
     });
     log.info({ port: http.port }, 'serving /healthz, /readyz and /metrics');
     if (Number(process.versions.node.split('.')[0]) < 22) {
-      log.warn({ node: process.versions.node }, 'Node 20 is past end of life and the AWS SDK requires Node >= 22 from January 2027; run on Node 22 LTS (as the container does)');
+      log.warn({ node: process.versions.node }, 'Node 20 is past end of life and the AWS SDK requires Node >= 22 from January 2027; run on a current LTS (the container ships Node 24)');
     }
     const depthTimer = setInterval(() => void refreshDepth().catch(() => {}), 15_000);
     const prune = () =>
@@ -64,7 +64,14 @@ export function runCommand(program: Command): void {
     depthTimer.unref();
     pruneTimer.unref();
     try {
-      await consume(ctx, { untilEmpty: false, events, onStart: () => void prune() });
+      await consume(ctx, {
+        untilEmpty: false,
+        events,
+        onStart: () => {
+          void prune();
+          void refreshDepth().catch(() => {});
+        },
+      });
     } finally {
       clearInterval(depthTimer);
       clearInterval(pruneTimer);
