@@ -44,23 +44,20 @@ async function waitFor<T>(fn: () => T | undefined, what: string, ms = 60_000): P
 const BAR = /^\[[#-]{30}\] +\d+%  [\d,]+ done  ~[\d,]+ left  [\d,]+ msg\/s$/;
 const LOG = /^\[\d\d:\d\d:\d\d\.\d{3}\] (TRACE|DEBUG|INFO|WARN|ERROR|FATAL): /;
 
-describe('drain on a terminal (tmux pseudo-terminal)', () => {
+describe('drain on a terminal (tmux pseudo-terminal), ~10% malformed messages', () => {
   let sqs: SQSClient;
   const term = tmux(`login-etl-test-${randomBytes(4).toString('hex')}`);
-  beforeAll(() => {
+  /** The terminal's lines while the drain was caught mid-way (the table locked), and once it had finished. */
+  let during: string[];
+  let after: string[];
+
+  beforeAll(async () => {
     try {
       execFileSync('tmux', ['-V']);
     } catch {
       throw new Error('tmux is needed for the terminal tests (apt-get install tmux); .ci/run installs it');
     }
     sqs = sqsClient();
-  });
-  afterAll(() => {
-    term.kill();
-    sqs.destroy();
-  });
-
-  it('keeps the progress bar on the bottom line with whole log lines above it, summarises rejects, and prints the summary once', async () => {
     const { queueUrl, dlqUrl } = await freshQueues(sqs);
     const db = await freshDatabase();
     expect((await runCli(['init-db'], { DATABASE_URL: db })).code).toBe(0);
@@ -74,41 +71,52 @@ describe('drain on a terminal (tmux pseudo-terminal)', () => {
     await lock.query('LOCK TABLE user_logins IN ACCESS EXCLUSIVE MODE');
     const env = cliEnv({ SQS_QUEUE_URL: queueUrl, SQS_DLQ_URL: dlqUrl, DATABASE_URL: db, PII_KEY: TEST_KEY, TERM: 'xterm-256color' });
     term.start(env, `'${process.execPath}' '${BIN}' drain; echo EXIT=$?; sleep 3600`);
+    try {
+      during = await waitFor(() => {
+        // Scrollback included: a long line that scrolled partly off the screen is still whole there.
+        const s = term.history().filter((l) => l.trim() !== '');
+        return BAR.test(s.at(-1) ?? '') && s.some((l) => l.includes('message rejected')) ? s : undefined;
+      }, 'the bar below rejects');
+    } finally {
+      await lock.query('ROLLBACK');
+      await lock.end();
+    }
+    after = await waitFor(() => {
+      const h = term.history();
+      return h.some((l) => l.startsWith('EXIT=')) ? h : undefined;
+    }, 'the drain to finish');
+  });
+  afterAll(() => {
+    term.kill();
+    sqs?.destroy();
+  });
 
-    const during = await waitFor(() => {
-      // Scrollback included: a long line that scrolled partly off the screen is still whole there.
-      const s = term.history().filter((l) => l.trim() !== '');
-      return BAR.test(s.at(-1) ?? '') && s.some((l) => l.includes('message rejected')) ? s : undefined;
-    }, 'the bar below rejects');
-    await lock.query('ROLLBACK');
-    await lock.end();
-    // Every line above the bar is a whole log line; the bar is nowhere else.
+  const rejectedInSummary = () => Number(/^ {2}rejected {4}([\d,]+)/m.exec(after.join('\n'))?.[1]?.replace(/,/g, ''));
+  const fullRejectLines = () => after.filter((l) => /\] WARN: message rejected \{/.test(l)).length;
+  const countedRejects = () => after.reduce((sum, l) => sum + Number(/message rejected: ([\d,]+) more like this in the last/.exec(l)?.[1] ?? 0), 0);
+
+  it('keeps the progress bar on the bottom line, with whole log lines above it', () => {
+    expect(during.at(-1)).toMatch(BAR);
     for (const l of during.slice(0, -1)) {
       expect(l, `not a whole log line: ${l}`).toMatch(LOG);
       expect(l).not.toMatch(/\[[#-]{30}\]|msg\/s/);
     }
+  });
 
-    const all = await waitFor(() => {
-      const h = term.history();
-      return h.some((l) => l.startsWith('EXIT=')) ? h : undefined;
-    }, 'the drain to finish');
-    expect(all.find((l) => l.startsWith('EXIT='))).toBe('EXIT=0');
-    const text = all.join('\n');
-    // No bar left behind, nothing glued to a log line.
-    expect(all.filter((l) => /\[[#-]{30}\]/.test(l))).toEqual([]);
-    for (const l of all.filter((x) => x.includes('] WARN: ') || x.includes('] INFO: '))) expect(l, l).toMatch(LOG);
+  it('leaves no bar behind, glues nothing, and prints the summary once, not repeated by a log line', () => {
+    expect(after.find((l) => l.startsWith('EXIT='))).toBe('EXIT=0');
+    expect(after.filter((l) => /\[[#-]{30}\]/.test(l))).toEqual([]);
+    for (const l of after.filter((x) => / (INFO|WARN|ERROR): /.test(x))) expect(l, l).toMatch(LOG);
+    expect(after.filter((l) => l.startsWith('drained in '))).toHaveLength(1);
+    expect(after.join('\n')).not.toContain('drain finished');
+  });
 
-    // The summary is printed once, and no log line repeats it.
-    expect(all.filter((l) => l.startsWith('drained in '))).toHaveLength(1);
-    expect(text).not.toContain('drain finished');
-    const rejected = Number(/^ {2}rejected {4}([\d,]+)/m.exec(text)?.[1]?.replace(/,/g, ''));
-    expect(rejected).toBeGreaterThan(30);
+  it('accounts for each reject once: logged in full, or counted in a "N more like this" line', () => {
+    expect(rejectedInSummary()).toBeGreaterThan(100);
+    expect(fullRejectLines() + countedRejects()).toBe(rejectedInSummary());
+  });
 
-    // Each reject is accounted for once: logged in full, or counted in a "N more like this" line.
-    const full = all.filter((l) => /\] WARN: message rejected \{/.test(l)).length;
-    const counted = all.reduce((sum, l) => sum + Number(/message rejected: ([\d,]+) more like this in the last/.exec(l)?.[1] ?? 0), 0);
-    expect(full + counted).toBe(rejected);
-    // …and most are counted, not printed: the pipeline tags each reject with `repeat: 'reject:<reason>'`.
-    expect(counted, 'rejects were not summarised: does the pipeline tag them with repeat: `reject:<reason>`?').toBeGreaterThan(full);
+  it('summarises rejects: most are counted, not printed (the pipeline tags each with repeat: reject:<reason>)', () => {
+    expect(countedRejects(), 'rejects were not summarised: does the pipeline tag them with repeat: `reject:<reason>`?').toBeGreaterThan(fullRejectLines());
   });
 });
