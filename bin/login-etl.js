@@ -1,5 +1,11 @@
 #!/usr/bin/env node
 import { setFlagsFromString } from 'node:v8';
+import { installSignalHandlers } from '../dist/cli/signals.js';
+
+// First of all: from here on a SIGINT/SIGTERM is recorded and handled by the command (a graceful stop, or
+// an exit with 130/143), never the default action that kills the process mid-start-up.
+installSignalHandlers();
+if (process.env.LOGIN_ETL_DEBUG === '1') process.stderr.write(`login-etl: debug: stop signals handled from here on (pid ${process.pid})\n`);
 
 // Node 20 is supported but past end of life: `run` logs one line about it instead of the AWS SDK's banner.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -1,72 +1,161 @@
 import { createPipeline, type Pipeline, type Summary } from '../pipeline/pipeline.js';
 import type { PipelineEvents } from '../pipeline/events.js';
+import { flushRepeats } from '../observability/repeat.js';
 import { parseFieldMap } from '../transform/mapping.js';
 import { createTransformer } from '../transform/transform.js';
 import { pgFailureToError, sqlState } from '../sink/errors.js';
 import { preflightPostgres, preflightQueue, type AppContext } from './context.js';
+import { handleStopSignals, signalExitCode, type StopSignal } from './signals.js';
 
 export interface ConsumeOptions {
   untilEmpty: boolean;
   events?: PipelineEvents;
   /** Called once the pipeline exists, e.g. to start a progress bar or HTTP endpoints. */
   onStart?: (p: Pipeline) => void | Promise<void>;
+  /**
+   * Called once with the outcome, before consume returns or the process exits (a stop during start-up, a
+   * second signal, the shutdown timeout). Must be synchronous: on those paths the process exits right after.
+   */
+  report?: (o: Outcome) => void;
+  /**
+   * false: the caller handles SIGINT/SIGTERM itself. The demo does: a Ctrl-C on a terminal also reaches its
+   * embedded PostgreSQL (same process group), so there is nothing left to stop gracefully. Default true.
+   */
+  handleSignals?: boolean;
 }
 
 /**
- * Checks key, Postgres and queue, then runs the pipeline. SIGINT/SIGTERM stop it gracefully; if the
- * flush outlasts SHUTDOWN_TIMEOUT_MS the process exits 0 and unfinished messages reappear on the queue.
+ * How consuming ended:
+ * - `drained`: the queue was empty (drain only);
+ * - `signal`: stopped by a signal; what was in hand was committed and deleted before the end;
+ * - `signal-during-start-up`: stopped by a signal before anything was received;
+ * - `shutdown-timeout`: stopped by a signal, but the flush outlasted SHUTDOWN_TIMEOUT_MS;
+ * - `second-signal`: a second signal cut the graceful stop short.
+ * After the last two, `unfinished` messages were in hand; they reappear on the queue after their
+ * visibility timeout (rows already committed are skipped by the ledger then).
  */
-export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Summary> {
+export type Ended = 'drained' | 'signal' | 'signal-during-start-up' | 'shutdown-timeout' | 'second-signal';
+
+export interface Outcome {
+  /** The pipeline's counts; `elapsedMs` is the wall time from the start-up checks to the end. */
+  summary: Summary;
+  /** Of `elapsedMs`, the time the start-up checks took (key, PostgreSQL, queues) before receiving began. */
+  startupMs: number;
+  untilEmpty: boolean;
+  ended: Ended;
+  /** Only `drain` can be complete: it ended because the queue was empty. */
+  complete: boolean;
+  /** The signal that stopped it (for `second-signal`, the second one). */
+  signal: StopSignal | null;
+  /** Messages received but not settled when the process ended early. */
+  unfinished: number;
+}
+
+/**
+ * 0 for a drained queue and for a `run` stopped gracefully; 130 (SIGINT) / 143 (SIGTERM) for an
+ * interrupted drain, and for any stop that was cut short (second signal, shutdown timeout).
+ */
+export function exitCode(o: Outcome): number {
+  if (o.ended === 'drained' || o.signal === null) return 0;
+  if (!o.untilEmpty && (o.ended === 'signal' || o.ended === 'signal-during-start-up')) return 0;
+  return signalExitCode(o.signal);
+}
+
+const EMPTY: Summary = { received: 0, written: 0, duplicates: 0, rejected: 0, rejectedByReason: {}, deadLettered: 0, leftOnQueue: 0, deleted: 0, elapsedMs: 0, activeMs: 0 };
+
+/**
+ * Checks key, Postgres and queue, then runs the pipeline. The first SIGINT/SIGTERM stops it gracefully
+ * (during start-up: at once, as nothing was received); a second one, or a flush that outlasts
+ * SHUTDOWN_TIMEOUT_MS, exits at once, and unfinished messages reappear on the queue.
+ */
+export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Outcome> {
   const { config: c, log } = ctx;
-  const masker = await ctx.masker();
-  const transform = createTransformer(masker, parseFieldMap(c.fieldMap));
-  await preflightPostgres(ctx);
-  await preflightQueue(ctx);
-  if (c.dlqUrl) await preflightQueue(ctx, c.dlqUrl);
-  const pipeline = createPipeline({
-    sqs: ctx.sqs(),
-    pool: ctx.pool(),
-    transform,
-    log,
-    ...(o.events ? { events: o.events } : {}),
-    queueUrl: c.queueUrl,
-    dlqUrl: c.dlqUrl,
-    receivers: c.receivers,
-    waitTimeSeconds: o.untilEmpty ? c.drainWaitTimeSeconds : c.waitTimeSeconds,
-    visibilityTimeoutSeconds: c.visibilityTimeoutSeconds,
-    maxInFlight: c.maxInFlight,
-    batchSize: c.batchSize,
-    batchMaxAgeMs: c.batchMaxAgeMs,
-    sinkConcurrency: c.sinkConcurrency,
-    retryBaseMs: c.retryBaseMs,
-    retryMaxMs: c.retryMaxMs,
-    untilEmpty: o.untilEmpty,
-  });
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (++signals > 1) {
-      log.warn({ signal: sig }, 'second signal: exiting now; unfinished messages will reappear on the queue');
-      process.exit(130);
-    }
-    log.info({ signal: sig, timeoutMs: c.shutdownTimeoutMs }, 'stopping: flushing and acknowledging what is in hand');
-    pipeline.stop();
-    setTimeout(() => {
-      log.warn({ inFlight: pipeline.stats().inFlight }, 'shutdown timeout reached; unfinished messages will reappear on the queue');
-      process.exit(0);
-    }, c.shutdownTimeoutMs).unref();
+  const t0 = performance.now();
+  let startupMs: number | undefined;
+  let pipeline: Pipeline | undefined;
+  let stoppedBy: StopSignal | null = null;
+  let shutdownTimer: NodeJS.Timeout | undefined;
+
+  const finish = (summary: Summary, ended: Ended, signal: StopSignal | null, unfinished = 0): Outcome => {
+    const outcome: Outcome = {
+      summary: { ...summary, elapsedMs: Math.round(performance.now() - t0) },
+      startupMs: Math.round(startupMs ?? performance.now() - t0),
+      untilEmpty: o.untilEmpty,
+      ended,
+      complete: ended === 'drained',
+      signal,
+      unfinished,
+    };
+    flushRepeats();
+    const { summary: s, untilEmpty, complete, ...how } = outcome;
+    // drain prints its summary on stdout: the log line would only repeat it (debug keeps it for log pipelines).
+    if (untilEmpty) log.debug({ ...s, ...how, complete }, 'drain finished');
+    else log.info({ ...s, ...how }, 'stopped');
+    o.report?.(outcome);
+    return outcome;
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const exitNow = (outcome: Outcome): never => process.exit(exitCode(outcome));
+
+  // Installed before the first await: from here on, a signal never meets the default action.
+  const onSignal = (signal: StopSignal, nth: number): void => {
+    if (!pipeline) {
+      log.info({ signal }, 'stopped during start-up; nothing was received');
+      return exitNow(finish(EMPTY, 'signal-during-start-up', signal));
+    }
+    const p = pipeline;
+    if (stoppedBy !== null) {
+      const inFlight = p.stats().inFlight;
+      log.warn({ signal, nth, unfinished: inFlight }, 'second signal: exiting now; unfinished messages will reappear on the queue after their visibility timeout');
+      return exitNow(finish(p.stats(), 'second-signal', signal, inFlight));
+    }
+    stoppedBy = signal;
+    log.info({ signal, timeoutMs: c.shutdownTimeoutMs }, 'stopping: flushing and acknowledging what is in hand (a second signal exits at once)');
+    p.stop();
+    shutdownTimer = setTimeout(() => {
+      const inFlight = p.stats().inFlight;
+      log.warn({ unfinished: inFlight, timeoutMs: c.shutdownTimeoutMs }, 'shutdown timeout reached; unfinished messages will reappear on the queue after their visibility timeout');
+      exitNow(finish(p.stats(), 'shutdown-timeout', signal, inFlight));
+    }, c.shutdownTimeoutMs);
+    shutdownTimer.unref();
+  };
+  const restoreSignals = o.handleSignals === false ? () => {} : handleStopSignals(onSignal);
+
   try {
+    const masker = await ctx.masker();
+    const transform = createTransformer(masker, parseFieldMap(c.fieldMap));
+    await preflightPostgres(ctx);
+    await preflightQueue(ctx);
+    if (c.dlqUrl) await preflightQueue(ctx, c.dlqUrl);
+    pipeline = createPipeline({
+      sqs: ctx.sqs(),
+      pool: ctx.pool(),
+      transform,
+      log,
+      ...(o.events ? { events: o.events } : {}),
+      queueUrl: c.queueUrl,
+      dlqUrl: c.dlqUrl,
+      receivers: c.receivers,
+      waitTimeSeconds: o.untilEmpty ? c.drainWaitTimeSeconds : c.waitTimeSeconds,
+      visibilityTimeoutSeconds: c.visibilityTimeoutSeconds,
+      maxInFlight: c.maxInFlight,
+      batchSize: c.batchSize,
+      batchMaxAgeMs: c.batchMaxAgeMs,
+      sinkConcurrency: c.sinkConcurrency,
+      retryBaseMs: c.retryBaseMs,
+      retryMaxMs: c.retryMaxMs,
+      untilEmpty: o.untilEmpty,
+    });
+    startupMs = performance.now() - t0;
     await o.onStart?.(pipeline);
     const summary = await pipeline.run().catch((err: unknown) => {
       // A Postgres fault mid-run (a dropped table, a revoked privilege) becomes the same one-liner as at start-up.
       throw sqlState(err) ? pgFailureToError(err, ctx.pgTarget) : err;
     });
-    log.info({ ...summary }, o.untilEmpty ? 'drain finished' : 'stopped');
-    return summary;
+    // The pipeline does not say why it ended; a drain stopped by a signal is reported as interrupted even
+    // if the queue happened to be empty by then (the safe answer: a rerun finds nothing to do).
+    return finish(summary, stoppedBy ? 'signal' : o.untilEmpty ? 'drained' : 'signal', stoppedBy);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    clearTimeout(shutdownTimer);
+    restoreSignals();
   }
 }

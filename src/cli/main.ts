@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { LoginEtlError } from '../errors.js';
+import { exitOnStopSignal, handleStopSignals } from './signals.js';
 
 export const EXIT = { ok: 0, runtime: 1, usage: 2 } as const;
 
@@ -20,6 +21,9 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   redrive: async () => (await import('./commands/redrive.js')).redriveCommand,
 };
 
+/** Commands that wind down on SIGINT/SIGTERM themselves; the others exit at once, with 130/143. */
+const OWN_STOP = new Set(['run', 'drain', 'demo']);
+
 export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('login-etl')
     .description('SQS login events → validated rows with masked ip/device_id in PostgreSQL, exactly once.')
@@ -32,10 +36,15 @@ export async function buildProgram(only?: string): Promise<Command> {
   return program;
 }
 
-/** Runs the CLI and returns the exit code: 0 ok, 1 runtime failure, 2 usage or configuration. */
+/**
+ * Runs the CLI and returns the exit code: 0 ok, 1 runtime failure, 2 usage or configuration, 130/143 an
+ * interrupted drain (consume.ts).
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   try {
     const program = await buildProgram(argv[2]);
+    // Until a command takes them over, stop signals are only recorded (bin/login-etl.js installs the handlers).
+    if (!OWN_STOP.has(argv[2] ?? '')) handleStopSignals(exitOnStopSignal);
     await program.parseAsync(argv as string[]);
     return Number(process.exitCode ?? EXIT.ok);
   } catch (err) {

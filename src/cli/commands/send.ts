@@ -12,7 +12,13 @@ const positiveInt = (v: string): number => {
   return n;
 };
 
-/** Message bodies from a JSON array (each element re-serialised) or NDJSON (each line sent verbatim). */
+/**
+ * Message bodies from a file, which is one of:
+ * - a JSON array: one message per element (re-serialised compactly);
+ * - one JSON value, e.g. a pretty-printed event: one message (re-serialised compactly);
+ * - NDJSON: one message per non-empty line, sent as it is; every line must be JSON.
+ * Anything else is a ConfigError naming the first line that is not JSON (never its content: it may hold PII).
+ */
 export function readBodies(path: string): string[] {
   let text: string;
   try {
@@ -20,23 +26,40 @@ export function readBodies(path: string): string[] {
   } catch (err) {
     throw new ConfigError(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, undefined, { cause: err });
   }
-  const trimmed = text.trimStart();
-  if (trimmed.startsWith('[')) {
-    try {
-      const arr: unknown = JSON.parse(trimmed);
-      if (Array.isArray(arr)) return arr.map((x) => JSON.stringify(x));
-    } catch {
-      throw new ConfigError(`${path} starts with "[" but is not a valid JSON array`);
-    }
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
+  if (text.trim() === '') throw new ConfigError(`${path} is empty: it should hold a JSON array of events, one JSON event, or NDJSON (one event per line)`);
+  let whole: unknown;
+  let parsed = true;
+  try {
+    whole = JSON.parse(text);
+  } catch {
+    parsed = false;
   }
-  return text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (parsed) {
+    if (!Array.isArray(whole)) return [JSON.stringify(whole)];
+    if (whole.length === 0) throw new ConfigError(`${path} is an empty JSON array: there is nothing to send`);
+    return whole.map((x) => JSON.stringify(x));
+  }
+  const lines = text.split(/\r?\n/);
+  const bodies: string[] = [];
+  for (const [i, line] of lines.entries()) {
+    if (line.trim() === '') continue;
+    try {
+      JSON.parse(line);
+    } catch {
+      const what = text.trimStart().startsWith('[') ? 'starts with "[" but is not a valid JSON array' : `is not a JSON array, one JSON event, or NDJSON: line ${i + 1} is not valid JSON`;
+      throw new ConfigError(`${path} ${what}; fix the file (one event per line for NDJSON)`);
+    }
+    bodies.push(line);
+  }
+  return bodies;
 }
 
 export function sendCommand(program: Command): void {
   const cmd = program
     .command('send')
-    .description('Publish events to the queue: from a JSON array / NDJSON file, or N generated ones shaped like the sample.')
-    .option('-f, --file <path>', 'JSON array or NDJSON file of events')
+    .description('Publish events to the queue: from a file (JSON array, one JSON event, or NDJSON), or N generated ones shaped like the sample.')
+    .option('-f, --file <path>', 'events from a file: a JSON array, one JSON event (pretty-printed is fine), or NDJSON (one per line)')
     .option('-n, --generate <count>', 'generate this many events (repeated ips/devices, ~2% malformed)', positiveInt)
     .option('--seed <n>', 'seed for --generate', positiveInt, 1)
     .option('--malformed-ratio <r>', 'share of malformed generated messages', (v) => {
