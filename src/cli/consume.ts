@@ -3,7 +3,7 @@ import type { PipelineEvents } from '../pipeline/events.js';
 import { parseFieldMap } from '../transform/mapping.js';
 import { createTransformer } from '../transform/transform.js';
 import { pgFailureToError, sqlState } from '../sink/errors.js';
-import { preflightPostgres, preflightQueue, type AppContext } from './context.js';
+import { preflightConsumer, type AppContext } from './context.js';
 
 export interface ConsumeOptions {
   untilEmpty: boolean;
@@ -20,9 +20,7 @@ export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Summa
   const { config: c, log } = ctx;
   const masker = ctx.masker();
   const transform = createTransformer(masker, parseFieldMap(c.fieldMap));
-  await preflightPostgres(ctx);
-  await preflightQueue(ctx);
-  if (c.dlqUrl) await preflightQueue(ctx, c.dlqUrl);
+  await preflightConsumer(ctx);
   const pipeline = createPipeline({
     sqs: ctx.sqs(),
     pool: ctx.pool(),

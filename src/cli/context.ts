@@ -1,4 +1,3 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/errors.js';
@@ -9,7 +8,7 @@ import { createLogger } from '../observability/logger.js';
 import { pgFailureToError, type PgTarget } from '../sink/errors.js';
 import { createPool, pgTarget, resolveDatabaseUrl } from '../sink/pool.js';
 import { checkSchema } from '../sink/schema.js';
-import { createSqsClient } from '../source/client.js';
+import { createSqsClient, type SqsClient } from '../source/client.js';
 import { classifySqsError, describeSqsError, sqsConfigError } from '../source/errors.js';
 import { queueDepth, type QueueDepth } from '../source/queue.js';
 
@@ -20,7 +19,7 @@ export interface AppContext {
   log: Logger;
   keyring(): Keyring;
   masker(): Masker;
-  sqs(): SQSClient;
+  sqs(): SqsClient;
   pool(max?: number): pg.Pool;
   pgTarget: PgTarget;
   close(): Promise<void>;
@@ -28,7 +27,7 @@ export interface AppContext {
 
 export function createContext(config: Config, env: Env = process.env, log = createLogger({ level: config.logLevel })): AppContext {
   let keyring: Keyring | undefined;
-  let sqs: SQSClient | undefined;
+  let sqs: SqsClient | undefined;
   let pool: pg.Pool | undefined;
   const url = resolveDatabaseUrl(config.databaseUrl, env);
   return {
@@ -40,11 +39,11 @@ export function createContext(config: Config, env: Env = process.env, log = crea
     masker() {
       return createMasker(this.keyring(), config.piiMaskMode);
     },
-    sqs: () => (sqs ??= createSqsClient(config, env)),
+    // Long polls hold a connection each: one per receiver, plus room for deletes, heartbeat and DLQ sends.
+    sqs: () => (sqs ??= createSqsClient(config, env, { connections: config.receivers + 16, timeoutMs: config.sqsTimeoutMs, log })),
     pool: (max) => (pool ??= createPool({ url, max: max ?? config.sinkConcurrency + 1 })),
     async close() {
-      sqs?.destroy();
-      await pool?.end().catch(() => {});
+      await Promise.all([sqs?.destroy(), pool?.end().catch(() => {})]);
     },
   };
 }
@@ -70,4 +69,17 @@ export async function preflightQueue(ctx: AppContext, queueUrl = ctx.config.queu
     if (classifySqsError(err) === 'config') throw sqsConfigError(err, queueUrl);
     throw new Error(describeSqsError(err, queueUrl), { cause: err });
   }
+}
+
+/**
+ * A consumer's start-up checks, run at once (PostgreSQL and its sink connections, the source queue, the
+ * DLQ); the first failure in that order is the one reported, so the outcome does not depend on timing.
+ */
+export async function preflightConsumer(ctx: AppContext): Promise<void> {
+  const results = await Promise.allSettled([
+    preflightPostgres(ctx),
+    preflightQueue(ctx),
+    ctx.config.dlqUrl ? preflightQueue(ctx, ctx.config.dlqUrl) : Promise.resolve(undefined),
+  ]);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }

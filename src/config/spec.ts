@@ -49,9 +49,13 @@ export const SETTINGS = {
     env: 'SQS_VISIBILITY_TIMEOUT', flag: '--visibility-timeout <s>', default: 30, schema: int(2, 43200),
     doc: 'Visibility timeout asked for on receive; the heartbeat extends it for messages still in flight.',
   },
+  sqsTimeoutMs: {
+    env: 'SQS_TIMEOUT_MS', flag: '--sqs-timeout <ms>', default: 10000, schema: int(100, 600000),
+    doc: "Connect timeout of each SQS call, and the time it may take to answer beyond a long poll's wait; past it the call is retried with back-off.",
+  },
   maxInFlight: {
     env: 'MAX_IN_FLIGHT', flag: '--max-in-flight <n>', default: 1000, schema: int(10, 100000),
-    doc: 'Messages received but not yet deleted; receiving pauses above it (backpressure).',
+    doc: 'Hard bound on messages received but not yet deleted: room for each receive of 10 is reserved before it is made.',
   },
   batchSize: {
     env: 'BATCH_SIZE', flag: '--batch-size <n>', default: 250, schema: int(1, 10000),

@@ -1,5 +1,4 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/load.js';
@@ -10,7 +9,7 @@ import { sqlState } from '../sink/errors.js';
 import { createPool, resolveDatabaseUrl } from '../sink/pool.js';
 import { writeSplitting } from '../sink/split.js';
 import { writeRows, type LedgerRow } from '../sink/writer.js';
-import { createSqsClient } from '../source/client.js';
+import { createSqsClient, type SqsClient } from '../source/client.js';
 import { chunk, sendDeadLetters } from '../source/queue.js';
 import { parseFieldMap } from '../transform/mapping.js';
 import { createTransformer, type Transformer } from '../transform/transform.js';
@@ -21,7 +20,7 @@ export interface LambdaDeps {
   transform: Transformer;
   log: Logger;
   /** With a DLQ, rejects are sent there and reported as processed; without, they are reported as failures. */
-  sqs?: SQSClient;
+  sqs?: SqsClient;
   dlqUrl?: string | undefined;
 }
 
@@ -83,7 +82,7 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
       pool: createPool({ url: resolveDatabaseUrl(config.databaseUrl), max: 1 }),
       transform: createTransformer(createMasker(loadKeyring(config, (m) => log.warn(m)), config.piiMaskMode), parseFieldMap(config.fieldMap)),
       log,
-      ...(config.dlqUrl ? { sqs: createSqsClient(config), dlqUrl: config.dlqUrl } : {}),
+      ...(config.dlqUrl ? { sqs: createSqsClient(config, process.env, { connections: 4, timeoutMs: config.sqsTimeoutMs, log }), dlqUrl: config.dlqUrl } : {}),
     });
   }
   return cached(event);

@@ -1,4 +1,4 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendBodies } from '../../src/source/send.js';
 import { lastJson, runCli, startCli } from '../helpers/cli.js';
@@ -8,7 +8,7 @@ const N = 5000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('exactly-once through crashes', () => {
-  let sqs: SQSClient;
+  let sqs: SqsClient;
   beforeAll(() => {
     sqs = sqsClient();
   });

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEvents } from '../../src/demo/generate.js';
 import { loadKeyring } from '../../src/masking/keyring.js';
@@ -13,7 +13,7 @@ import { freshDatabase, freshQueues, query, sqsClient, testKey } from '../helper
 const key = testKey;
 
 describe('reversible masking (PII_MASK_MODE=siv), reveal, rekey and report', () => {
-  let sqs: SQSClient;
+  let sqs: SqsClient;
   let db: string;
   let env: Record<string, string>;
   let events: { ip: string; device_id: string }[];

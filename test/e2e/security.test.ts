@@ -3,7 +3,7 @@ import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/demo/embedded.js';
 import { sendBodies } from '../../src/source/send.js';
@@ -14,7 +14,7 @@ const openssl = (dir: string, ...args: string[]) => execFileSync('openssl', args
 
 describe('TLS to PostgreSQL (sslmode=verify-full)', () => {
   let pg: EmbeddedPostgres;
-  let sqs: SQSClient;
+  let sqs: SqsClient;
   const dir = mkdtempSync(join(tmpdir(), 'tls-'));
 
   beforeAll(async () => {

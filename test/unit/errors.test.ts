@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { backoffMs } from '../../src/pipeline/backoff.js';
 import { classifyPgError, describePgError, pgFailureToError } from '../../src/sink/errors.js';
-import { classifySqsError } from '../../src/source/errors.js';
 
 const pgErr = (code: string, extra: Record<string, unknown> = {}) => Object.assign(new Error('server said no'), { code, ...extra });
 const target = { user: 'etl', host: 'db', port: 5432, database: 'logins' };
@@ -28,15 +27,6 @@ describe('Postgres failures are sorted by SQLSTATE', () => {
     expect(e).toBeInstanceOf(ConfigError);
     expect(e.message).toBe('PostgreSQL rejected the password for user "etl" at etl@db:5432/logins; check DATABASE_URL or PGPASSWORD');
     expect(describePgError(pgErr('23505', { constraint: 'login_etl_ledger_pkey' }), target)).toContain('constraint login_etl_ledger_pkey');
-  });
-});
-
-describe('SQS failures', () => {
-  it('sorts missing queues and bad credentials as config, the rest as transient', () => {
-    expect(classifySqsError(Object.assign(new Error('x'), { name: 'QueueDoesNotExist' }))).toBe('config');
-    expect(classifySqsError(Object.assign(new Error('x'), { name: 'InvalidClientTokenId' }))).toBe('config');
-    expect(classifySqsError(Object.assign(new Error('x'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }))).toBe('transient');
-    expect(classifySqsError(Object.assign(new Error('x'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } }))).toBe('transient');
   });
 });
 

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { generateEvents } from '../../demo/generate.js';
 import { startEmbeddedPostgres, startEmbeddedSqs, type EmbeddedPostgres, type EmbeddedSqs } from '../../demo/embedded.js';
 import { initDb } from '../../sink/schema.js';
 import { createSqsClient } from '../../source/client.js';
+import { createQueue } from '../../source/queue.js';
 import { sendBodies } from '../../source/send.js';
 import { createContext } from '../context.js';
 import { formatTable } from '../output.js';
@@ -39,8 +39,7 @@ export function demoCommand(program: Command): void {
         say('Starting an embedded SQS emulator (fauxqs) and an embedded PostgreSQL…');
         [sqsServer, pgServer] = await Promise.all([startEmbeddedSqs(), startEmbeddedPostgres()]);
         const sqs = createSqsClient({ queueUrl: sqsServer.endpoint, sqsEndpoint: sqsServer.endpoint, region: 'us-east-1' }, env);
-        const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'login-queue' }))).QueueUrl ?? '';
-        const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'login-queue-dlq' }))).QueueUrl ?? '';
+        const [queueUrl, dlqUrl] = await Promise.all([createQueue(sqs, 'login-queue'), createQueue(sqs, 'login-queue-dlq')]);
         Object.assign(env, {
           SQS_QUEUE_URL: queueUrl,
           SQS_DLQ_URL: dlqUrl,
@@ -65,7 +64,7 @@ export function demoCommand(program: Command): void {
           say('Demo finished; the embedded services are being removed. Next: `login-etl --help`, README.md.');
         } finally {
           await ctx.close();
-          sqs.destroy();
+          await sqs.destroy();
         }
       } finally {
         process.off('SIGINT', onSignal);

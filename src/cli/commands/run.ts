@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../config/errors.js';
 import { createPipelineEvents } from '../../pipeline/events.js';
+import type { Pipeline } from '../../pipeline/pipeline.js';
 import { createMetrics, queueDepthGauge } from '../../observability/metrics.js';
 import { startHttpEndpoints } from '../../observability/server.js';
 import { describePgError } from '../../sink/errors.js';
@@ -23,8 +24,7 @@ export function runCommand(program: Command): void {
     const events = createPipelineEvents();
     const registry = createMetrics(events);
     const depth = queueDepthGauge(registry);
-    let sinkUp = true;
-    events.on('sink', (s) => (sinkUp = s === 'up'));
+    let pipeline: Pipeline | undefined;
     const refreshDepth = async () => {
       const d = await queueDepth(ctx.sqs(), c.queueUrl);
       depth.set({ state: 'visible' }, d.visible);
@@ -36,7 +36,9 @@ export function runCommand(program: Command): void {
       host: c.metricsHost,
       registry,
       ready: async () => {
-        if (!sinkUp) return { ok: false, reason: 'PostgreSQL unavailable; receiving paused' };
+        const st = pipeline?.status();
+        if (st && !st.sink.up) return { ok: false, reason: st.sink.reason ?? 'PostgreSQL unavailable; receiving paused' };
+        if (st && !st.source.up) return { ok: false, reason: st.source.reason ?? 'SQS unavailable' };
         try {
           await checkSchema(ctx.pool());
         } catch (err) {
@@ -64,7 +66,14 @@ export function runCommand(program: Command): void {
     depthTimer.unref();
     pruneTimer.unref();
     try {
-      await consume(ctx, { untilEmpty: false, events, onStart: () => void prune() });
+      await consume(ctx, {
+        untilEmpty: false,
+        events,
+        onStart: (p) => {
+          pipeline = p;
+          void prune();
+        },
+      });
     } finally {
       clearInterval(depthTimer);
       clearInterval(pruneTimer);
