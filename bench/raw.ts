@@ -1,9 +1,9 @@
 /** (a) The raw drain limit of an SQS endpoint: 16 pollers, ReceiveMessage(10) + DeleteMessageBatch, no processing. */
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { createSqsClient } from '../dist/source/client.js';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 
 const [endpoint = '', url = ''] = process.argv.slice(2);
-const sqs = createSqsClient({ queueUrl: url, sqsEndpoint: endpoint, region: 'us-east-1' }, {});
+// The AWS SDK client as login-etl configured it before its own SQS client (src/source/client.ts) replaced it.
+const sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, cacheMiddleware: true });
 let done = 0;
 const t0 = performance.now();
 await Promise.all(Array.from({ length: 16 }, async () => {

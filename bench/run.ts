@@ -9,12 +9,12 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import pg from 'pg';
 import { generateEvents } from '../dist/demo/generate.js';
 import { startEmbeddedPostgres } from '../dist/demo/embedded.js';
 import { initDb } from '../dist/sink/schema.js';
-import { createSqsClient } from '../dist/source/client.js';
+import { createSqsClient, type SqsClient } from '../dist/source/client.js';
 import { sendBodies } from '../dist/source/send.js';
 import { startFauxqsProcess } from './fauxqs.js';
 import { writeChart } from './chart.js';
@@ -32,10 +32,10 @@ const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.len
 const BIN = new URL('../bin/login-etl.js', import.meta.url).pathname;
 const RAW = new URL('./raw.js', import.meta.url).pathname;
 
-async function newQueue(sqs: SQSClient, n: number): Promise<string> {
+async function newQueue(sqs: SQSClient, lean: SqsClient, n: number): Promise<string> {
   const url = (await sqs.send(new CreateQueueCommand({ QueueName: `bench-${randomBytes(4).toString('hex')}` }))).QueueUrl ?? '';
   const { bodies } = generateEvents(n, 42, 0.01);
-  await sendBodies(sqs, url, bodies, 16);
+  await sendBodies(lean, url, bodies, 16);
   return url;
 }
 
@@ -105,7 +105,8 @@ async function main(): Promise<void> {
   const faux = await startFauxqsProcess();
   // Commits flushed to disk, as in production: fsync=off would flatter the per-message commits of (c).
   const pgServer = await startEmbeddedPostgres({ durable: true });
-  const sqs = createSqsClient({ queueUrl: faux.endpoint, sqsEndpoint: faux.endpoint, region: 'us-east-1' }, {});
+  const sqs = new SQSClient({ endpoint: faux.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, cacheMiddleware: true });
+  const lean = createSqsClient({ queueUrl: faux.endpoint, sqsEndpoint: faux.endpoint, region: 'us-east-1' }, {});
   const pool = new pg.Pool({ connectionString: pgServer.url });
   await initDb(pool);
   const results = [];
@@ -119,17 +120,17 @@ async function main(): Promise<void> {
       const raws: { rate: number; peakRssMb: number }[] = [];
       const drains: DrainRun[] = [];
       for (let i = 0; i < repeat; i++) {
-        raws.push(await rawDrain(faux.endpoint, await newQueue(sqs, n), n));
+        raws.push(await rawDrain(faux.endpoint, await newQueue(sqs, lean, n), n));
         process.stderr.write(`  (a) raw drain limit   ${Math.round(raws[i]?.rate ?? 0)} msg/s, peak RSS ${raws[i]?.peakRssMb} MB\n`);
         await pool.query('TRUNCATE user_logins, login_etl_ledger');
-        drains.push(await etlDrain(faux.endpoint, await newQueue(sqs, n), pgServer.url));
+        drains.push(await etlDrain(faux.endpoint, await newQueue(sqs, lean, n), pgServer.url));
         process.stderr.write(`  (b) login-etl drain   ${Math.round(drains[i]?.rate ?? 0)} msg/s, peak RSS ${drains[i]?.peakRssMb} MB\n`);
       }
       const a = median(raws.map((r) => r.rate));
       const raw = { rate: a, peakRssMb: Math.max(...raws.map((r) => r.peakRssMb)) };
       const b: DrainRun = { ...(drains[0] as DrainRun), rate: median(drains.map((d) => d.rate)), peakRssMb: Math.max(...drains.map((d) => d.peakRssMb)) };
       const nNaive = Math.min(n, naiveCap);
-      const c = await naive(sqs, await newQueue(sqs, nNaive), pgServer.url, nNaive).catch((err: unknown) => {
+      const c = await naive(sqs, await newQueue(sqs, lean, nNaive), pgServer.url, nNaive).catch((err: unknown) => {
         console.error(err);
         throw err;
       });
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
     }
   } finally {
     sqs.destroy();
+    await lean.destroy();
     await pool.end();
     await pgServer.destroy();
     await faux.stop();

@@ -31,7 +31,7 @@ export const SETTINGS = {
   region: {
     env: 'AWS_REGION', alsoEnv: ['AWS_DEFAULT_REGION'], flag: '--region <name>', default: 'us-east-1',
     schema: z.string().regex(/^[a-z0-9-]+$/, 'must be an AWS region name such as us-east-1'),
-    doc: 'AWS region. Credentials come from the AWS SDK chain; for a non-AWS endpoint without credentials, dummy ones are used.',
+    doc: "AWS region. Credentials come from the AWS SDK chain; for a non-AWS endpoint without credentials, dummy ones are used. An AWS queue URL's own region wins.",
   },
   receivers: {
     env: 'SQS_RECEIVERS', flag: '--receivers <n>', default: 8, schema: int(1, 64),
@@ -43,7 +43,7 @@ export const SETTINGS = {
   },
   drainWaitTimeSeconds: {
     env: 'DRAIN_WAIT_TIME_SECONDS', flag: '--drain-wait-time <s>', default: 1, schema: int(0, 20),
-    doc: 'Long-poll wait in `drain`; an empty receive of this length (and an empty queue) ends the drain.',
+    doc: 'Long-poll wait of each receive in `drain`. How a drain decides the queue is empty: see Delivery guarantees.',
   },
   visibilityTimeoutSeconds: {
     env: 'SQS_VISIBILITY_TIMEOUT', flag: '--visibility-timeout <s>', default: 30, schema: int(2, 43200),

@@ -38,7 +38,7 @@ export interface Receivers {
   /** Runs `n` receive loops until the stop; resolves when all have returned. */
   run(n: number): Promise<void>;
   /** One receive of up to 10 with this wait (0: a short poll), through the same gate and error handling. */
-  receiveOnce(waitTimeSeconds: number, attempt?: number): Promise<ReceiveOutcome>;
+  receiveOnce(waitTimeSeconds: number): Promise<ReceiveOutcome>;
 }
 
 /**
@@ -64,20 +64,22 @@ export function createReceivers(o: ReceiverOptions): Receivers {
     }
   }
 
-  async function receiveOnce(waitTimeSeconds: number, attempt = 0): Promise<ReceiveOutcome> {
-    if (!(await gate())) return 'stopped';
+  /** Aborted when the stop begins; one per loop, so a receive adds no listener of its own to a shared signal. */
+  function stopSignal(): { signal: AbortSignal; off: () => void } {
     const abort = new AbortController();
-    const off = life.onStop(() => abort.abort());
+    return { signal: abort.signal, off: life.onStop(() => abort.abort()) };
+  }
+
+  async function receive(waitTimeSeconds: number, signal: AbortSignal, attempt: number): Promise<ReceiveOutcome> {
+    if (!(await gate())) return 'stopped';
     let msgs: Message[];
     try {
-      msgs = await receiveMessages(o.sqs, o.queueUrl, { waitTimeSeconds, visibilityTimeoutSeconds: o.visibilityTimeoutSeconds }, { signal: abort.signal });
+      msgs = await receiveMessages(o.sqs, o.queueUrl, { waitTimeSeconds, visibilityTimeoutSeconds: o.visibilityTimeoutSeconds }, { signal });
     } catch (err) {
       tracker.unreserve(SQS_BATCH_LIMIT);
       if (life.stopping) return 'stopped';
       failed(err, attempt);
       return 'failed';
-    } finally {
-      off();
     }
     if (o.source.markUp()) log.info('SQS answers again; receiving resumes');
     const fresh = select(msgs);
@@ -101,22 +103,34 @@ export function createReceivers(o: ReceiverOptions): Receivers {
   }
 
   async function loop(): Promise<void> {
-    let wait = o.waitTimeSeconds;
-    for (let attempt = 0; !life.stopping; ) {
-      const outcome = await receiveOnce(wait, attempt);
-      if (outcome === 'stopped') return;
-      // On AWS an empty short poll proves nothing (it samples some servers): the next receive long-polls.
-      wait = outcome === 'empty' && wait === 0 && !o.sqs.singleServer ? 1 : o.waitTimeSeconds;
-      if (outcome !== 'failed') {
-        attempt = 0;
-        continue;
+    const stop = stopSignal();
+    try {
+      let wait = o.waitTimeSeconds;
+      for (let attempt = 0; !life.stopping; ) {
+        const outcome = await receive(wait, stop.signal, attempt);
+        if (outcome === 'stopped') return;
+        // On AWS an empty short poll proves nothing (it samples some servers): the next receive long-polls.
+        wait = outcome === 'empty' && wait === 0 && !o.sqs.singleServer ? 1 : o.waitTimeSeconds;
+        if (outcome !== 'failed') {
+          attempt = 0;
+          continue;
+        }
+        await sleep(backoffMs(attempt++, o.retryBaseMs, o.retryMaxMs), life.stopSignal);
       }
-      await sleep(backoffMs(attempt++, o.retryBaseMs, o.retryMaxMs), life.stopSignal);
+    } finally {
+      stop.off();
     }
   }
 
   return {
     run: async (n) => void (await Promise.all(Array.from({ length: n }, loop))),
-    receiveOnce,
+    async receiveOnce(waitTimeSeconds) {
+      const stop = stopSignal();
+      try {
+        return await receive(waitTimeSeconds, stop.signal, 0);
+      } finally {
+        stop.off();
+      }
+    },
   };
 }

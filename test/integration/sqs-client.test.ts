@@ -137,6 +137,21 @@ describe('the SQS client against fauxqs over HTTP', () => {
     expect(got.map((m) => m.Body)).toEqual(['after the stop']);
   });
 
+  it('calls sharing one abort signal leave no listener behind on it (a receive loop makes thousands)', async () => {
+    const { queueUrl } = await freshQueues(sqs);
+    await sendBodies(sqs, queueUrl, ['x']);
+    const { getEventListeners } = await import('node:events');
+    const stop = new AbortController();
+    for (let i = 0; i < 30; i++) {
+      const got = await receiveMessages(sqs, queueUrl, { waitTimeSeconds: 0, visibilityTimeoutSeconds: 0 }, { signal: stop.signal });
+      expect(got.length).toBeLessThanOrEqual(1);
+    }
+    // undici drops a call's listener when its answer's stream closes, a tick after the answer is read.
+    expect(getEventListeners(stop.signal, 'abort').length).toBeLessThanOrEqual(1);
+    await new Promise((r) => setImmediate(r));
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
+  });
+
   it('a black-hole endpoint (accepts, never answers): the call times out as transient; a long poll is allowed its wait time plus the margin', async () => {
     const hole = await blackHole();
     const client = createSqsClient({ queueUrl: `${hole.url}/000000000000/q`, region: 'us-east-1' }, {}, { timeoutMs: 300 });
