@@ -53,8 +53,11 @@ export async function preflightPostgres(ctx: AppContext): Promise<void> {
   try {
     await checkSchema(ctx.pool());
     // Open the sink's connections now, so the first batches do not pay for connecting and authenticating.
-    const clients = await Promise.all(Array.from({ length: ctx.config.sinkConcurrency }, () => ctx.pool().connect()));
-    for (const c of clients) c.release();
+    // Release every one that connected even if another failed: a client left checked out makes pool.end() wait forever.
+    const opened = await Promise.allSettled(Array.from({ length: ctx.config.sinkConcurrency }, () => ctx.pool().connect()));
+    for (const o of opened) if (o.status === 'fulfilled') o.value.release();
+    const failed = opened.find((o) => o.status === 'rejected');
+    if (failed) throw failed.reason;
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw pgFailureToError(err, ctx.pgTarget);

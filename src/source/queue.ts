@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { CallOptions, SqsClient } from './client.js';
 
 /** SQS's own per-call limit for receive, delete, visibility and send batches. */
@@ -35,7 +35,9 @@ export interface ReceiveOptions {
   messageAttributes?: readonly string[];
 }
 
-const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest('hex');
+/** Hex MD5 of a string's UTF-8 bytes, as SQS computes MD5OfBody (one-shot crypto.hash where Node has it, from 21.7). */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string) => string }).hash;
+const md5 = oneShot ? (s: string) => oneShot('md5', s) : (s: string) => crypto.createHash('md5').update(s, 'utf8').digest('hex');
 
 /** Receives up to 10 messages, checking each body against MD5OfBody as the AWS SDK does. A stop can abort the long poll (`co.signal`). */
 export async function receiveMessages(sqs: SqsClient, queueUrl: string, o: ReceiveOptions, co: CallOptions = {}): Promise<Message[]> {

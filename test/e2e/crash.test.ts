@@ -49,7 +49,8 @@ describe('exactly-once through crashes', () => {
     expect((await runCli(['init-db'], { DATABASE_URL: db })).code).toBe(0);
     await sendBodies(sqs, queueUrl, uniqueBodies(total, 'term'), 16);
     const { child, done } = startCli(['drain', '--json'], { SQS_QUEUE_URL: queueUrl, DATABASE_URL: db, PII_KEY: TEST_KEY, BATCH_SIZE: '100', LOG_LEVEL: 'info' });
-    await sleep(900);
+    // Signal once the drain is writing (not at a fixed delay: start-up takes longer on a loaded machine).
+    for (let i = 0; i < 400 && (await rowCounts(db, 'term')).total === 0; i++) await sleep(25);
     child.kill('SIGTERM');
     const r = await done;
     expect(r.code, r.stderr).toBe(0);

@@ -71,9 +71,13 @@ describe('stopping while PostgreSQL is down', () => {
       child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
       const port = await waitFor(() => /"port":(\d+),"msg":"serving/.exec(stderr)?.[1], 'the HTTP endpoints');
       await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 ? true : undefined), 'ready');
+      // Past start-up for sure: the pipeline has written a row.
+      await sendBodies(sqs, queueUrl, uniqueBodies(1, 'first'));
+      await waitFor(async () => ((await rowCounts(direct, 'first')).total === 1 ? true : undefined), 'the first row');
       await link.cut();
       await sendBodies(sqs, queueUrl, uniqueBodies(20, 'readyz'));
       const text = await waitFor(async () => {
+        if (child.exitCode !== null) throw new Error(`run exited ${child.exitCode}: ${stderr}`);
         const res = await fetch(`http://127.0.0.1:${port}/readyz`);
         const body = await res.text();
         return res.status === 503 && body.includes('PostgreSQL unavailable') ? body : undefined;

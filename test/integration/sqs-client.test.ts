@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqsClient, type SqsClient } from '../../src/source/client.js';
@@ -140,7 +141,6 @@ describe('the SQS client against fauxqs over HTTP', () => {
   it('calls sharing one abort signal leave no listener behind on it (a receive loop makes thousands)', async () => {
     const { queueUrl } = await freshQueues(sqs);
     await sendBodies(sqs, queueUrl, ['x']);
-    const { getEventListeners } = await import('node:events');
     const stop = new AbortController();
     for (let i = 0; i < 30; i++) {
       const got = await receiveMessages(sqs, queueUrl, { waitTimeSeconds: 0, visibilityTimeoutSeconds: 0 }, { signal: stop.signal });
