@@ -4,7 +4,7 @@ import { flushRepeats } from '../observability/repeat.js';
 import { parseFieldMap } from '../transform/mapping.js';
 import { createTransformer } from '../transform/transform.js';
 import { pgFailureToError, sqlState } from '../sink/errors.js';
-import { preflightPostgres, preflightQueue, type AppContext } from './context.js';
+import { preflightConsumer, type AppContext } from './context.js';
 import { handleStopSignals, signalExitCode, type StopSignal } from './signals.js';
 
 export interface ConsumeOptions {
@@ -61,7 +61,7 @@ export function exitCode(o: Outcome): number {
   return signalExitCode(o.signal);
 }
 
-const EMPTY: Summary = { received: 0, written: 0, duplicates: 0, rejected: 0, rejectedByReason: {}, deadLettered: 0, leftOnQueue: 0, deleted: 0, elapsedMs: 0, activeMs: 0 };
+const EMPTY: Summary = { received: 0, written: 0, duplicates: 0, rejected: 0, rejectedByReason: {}, deadLettered: 0, leftOnQueue: 0, deleted: 0, endOfQueue: false, elapsedMs: 0, activeMs: 0 };
 
 /**
  * Checks key, Postgres and queue, then runs the pipeline. The first SIGINT/SIGTERM stops it gracefully
@@ -123,9 +123,7 @@ export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Outco
   try {
     const masker = await ctx.masker();
     const transform = createTransformer(masker, parseFieldMap(c.fieldMap));
-    await preflightPostgres(ctx);
-    await preflightQueue(ctx);
-    if (c.dlqUrl) await preflightQueue(ctx, c.dlqUrl);
+    await preflightConsumer(ctx);
     pipeline = createPipeline({
       sqs: ctx.sqs(),
       pool: ctx.pool(),
@@ -151,9 +149,8 @@ export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Outco
       // A Postgres fault mid-run (a dropped table, a revoked privilege) becomes the same one-liner as at start-up.
       throw sqlState(err) ? pgFailureToError(err, ctx.pgTarget) : err;
     });
-    // The pipeline does not say why it ended; a drain stopped by a signal is reported as interrupted even
-    // if the queue happened to be empty by then (the safe answer: a rerun finds nothing to do).
-    return finish(summary, stoppedBy ? 'signal' : o.untilEmpty ? 'drained' : 'signal', stoppedBy);
+    // The pipeline says whether it ended at the end of the queue; anything else was a stop.
+    return finish(summary, summary.endOfQueue ? 'drained' : 'signal', stoppedBy);
   } finally {
     clearTimeout(shutdownTimer);
     restoreSignals();

@@ -1,4 +1,3 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/errors.js';
@@ -10,7 +9,7 @@ import { resolveConnection, type PgConnection } from '../sink/connection.js';
 import { pgFailureToError, type PgTarget } from '../sink/errors.js';
 import { createPool, fitPoolToServer } from '../sink/pool.js';
 import { checkSchema } from '../sink/schema.js';
-import { createSqsClient } from '../source/client.js';
+import { createSqsClient, type SqsClient } from '../source/client.js';
 import { classifySqsError, describeSqsError, sqsConfigError } from '../source/errors.js';
 import { queueDepth, type QueueDepth } from '../source/queue.js';
 
@@ -22,7 +21,7 @@ export interface AppContext {
   /** Loaded once, on first use; a KMS keyring is unwrapped then (one kms:Decrypt per version). */
   keyring(): Promise<Keyring>;
   masker(): Promise<Masker>;
-  sqs(): SQSClient;
+  sqs(): SqsClient;
   pool(max?: number): pg.Pool;
   /** Where and how to connect to PostgreSQL (resolved on first use; its warnings are logged then). */
   pgConnection(): PgConnection;
@@ -33,7 +32,7 @@ export interface AppContext {
 export function createContext(config: Config, env: Env = process.env, log = createLogger({ level: config.logLevel })): AppContext {
   let keyring: Promise<Keyring> | undefined;
   let masker: Promise<Masker> | undefined;
-  let sqs: SQSClient | undefined;
+  let sqs: SqsClient | undefined;
   let pool: pg.Pool | undefined;
   let connection: PgConnection | Error | undefined;
   const pgConnection = (): PgConnection => {
@@ -60,12 +59,13 @@ export function createContext(config: Config, env: Env = process.env, log = crea
     masker() {
       return (masker ??= this.keyring().then((k) => createMasker(k, config.piiMaskMode, { context: config.piiContext })));
     },
-    sqs: () => (sqs ??= createSqsClient(config, env)),
+    // Long polls hold a connection each: one per receiver, plus room for deletes, heartbeat and DLQ sends.
+    sqs: () => (sqs ??= createSqsClient(config, env, { connections: config.receivers + 16, timeoutMs: config.sqsTimeoutMs, log })),
     pool: (max) => (pool ??= createPool({ connection: pgConnection(), max: max ?? config.sinkConcurrency + 1 })),
     async close() {
-      sqs?.destroy();
       // pool.end() waits for every checked-out client; never let a leaked one hang the exit.
-      if (pool) await Promise.race([pool.end().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
+      const closePool = pool ? Promise.race([pool.end().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]) : undefined;
+      await Promise.all([sqs?.destroy(), closePool]);
     },
   };
 }
@@ -99,4 +99,17 @@ export async function preflightQueue(ctx: AppContext, queueUrl = ctx.config.queu
     if (classifySqsError(err) === 'config') throw sqsConfigError(err, queueUrl);
     throw new Error(describeSqsError(err, queueUrl), { cause: err });
   }
+}
+
+/**
+ * A consumer's start-up checks, run at once (PostgreSQL and its sink connections, the source queue, the
+ * DLQ); the first failure in that order is the one reported, so the outcome does not depend on timing.
+ */
+export async function preflightConsumer(ctx: AppContext): Promise<void> {
+  const results = await Promise.allSettled([
+    preflightPostgres(ctx),
+    preflightQueue(ctx),
+    ctx.config.dlqUrl ? preflightQueue(ctx, ctx.config.dlqUrl) : Promise.resolve(undefined),
+  ]);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }

@@ -27,7 +27,7 @@ export function configFrom(cmd: Command, env: Env = process.env): Config {
   return loadConfig(env, flags);
 }
 
-export const SOURCE_KEYS: readonly SettingKey[] = ['queueUrl', 'dlqUrl', 'sqsEndpoint', 'region'];
+export const SOURCE_KEYS: readonly SettingKey[] = ['queueUrl', 'dlqUrl', 'sqsEndpoint', 'region', 'sqsTimeoutMs'];
 export const SINK_KEYS: readonly SettingKey[] = ['databaseUrl', 'databaseUrlFile', 'allowUnverifiedTls'];
 export const KEY_KEYS: readonly SettingKey[] = ['piiKeyFile', 'piiKeyringFile', 'piiMaskMode', 'piiContext', 'strictKeyFiles'];
 export const PIPELINE_KEYS: readonly SettingKey[] = [

@@ -31,7 +31,7 @@ export const SETTINGS = {
   region: {
     env: 'AWS_REGION', alsoEnv: ['AWS_DEFAULT_REGION'], flag: '--region <name>', default: 'us-east-1',
     schema: z.string().regex(/^[a-z0-9-]+$/, 'must be an AWS region name such as us-east-1'),
-    doc: 'AWS region. Credentials come from the AWS SDK chain; for a non-AWS endpoint without credentials, dummy ones are used.',
+    doc: "AWS region. Credentials come from the AWS SDK chain; for a non-AWS endpoint without credentials, dummy ones are used. An AWS queue URL's own region wins.",
   },
   receivers: {
     env: 'SQS_RECEIVERS', flag: '--receivers <n>', default: 8, schema: int(1, 64),
@@ -43,15 +43,19 @@ export const SETTINGS = {
   },
   drainWaitTimeSeconds: {
     env: 'DRAIN_WAIT_TIME_SECONDS', flag: '--drain-wait-time <s>', default: 1, schema: int(0, 20),
-    doc: 'Long-poll wait in `drain`; an empty receive of this length (and an empty queue) ends the drain.',
+    doc: 'Long-poll wait of each receive in `drain`. How a drain decides the queue is empty: see Delivery guarantees.',
   },
   visibilityTimeoutSeconds: {
     env: 'SQS_VISIBILITY_TIMEOUT', flag: '--visibility-timeout <s>', default: 30, schema: int(2, 43200),
     doc: 'Visibility timeout asked for on receive; the heartbeat extends it for messages still in flight.',
   },
+  sqsTimeoutMs: {
+    env: 'SQS_TIMEOUT_MS', flag: '--sqs-timeout <ms>', default: 10000, schema: int(100, 600000),
+    doc: "Connect timeout of each SQS call, and the time it may take to answer beyond a long poll's wait; past it the call is retried with back-off.",
+  },
   maxInFlight: {
     env: 'MAX_IN_FLIGHT', flag: '--max-in-flight <n>', default: 1000, schema: int(10, 100000),
-    doc: 'Messages received but not yet deleted; receiving pauses above it (backpressure).',
+    doc: 'Hard bound on messages received but not yet deleted: room for each receive of 10 is reserved before it is made.',
   },
   batchSize: {
     env: 'BATCH_SIZE', flag: '--batch-size <n>', default: 250, schema: int(1, 10000),

@@ -1,17 +1,16 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/load.js';
 import { loadKeyring } from '../masking/keyring.js';
 import { createMasker } from '../masking/masker.js';
 import { createLogger } from '../observability/logger.js';
-import { sqlState } from '../sink/errors.js';
+import { pgErrorFields } from '../sink/errors.js';
 import { resolveConnection } from '../sink/connection.js';
 import { createPool } from '../sink/pool.js';
 import { writeSplitting } from '../sink/split.js';
 import { writeRows, type LedgerRow } from '../sink/writer.js';
-import { createSqsClient } from '../source/client.js';
+import { createSqsClient, type SqsClient } from '../source/client.js';
 import { chunk, sendDeadLetters } from '../source/queue.js';
 import { parseFieldMap } from '../transform/mapping.js';
 import { createTransformer, type Transformer } from '../transform/transform.js';
@@ -22,7 +21,7 @@ export interface LambdaDeps {
   transform: Transformer;
   log: Logger;
   /** With a DLQ, rejects are sent there and reported as processed; without, they are reported as failures. */
-  sqs?: SQSClient;
+  sqs?: SqsClient;
   dlqUrl?: string | undefined;
 }
 
@@ -53,7 +52,7 @@ async function writeIsolating(d: LambdaDeps, rows: LedgerRow[], failures: Set<st
     const { refused } = await writeSplitting((group) => writeRows(d.pool, group), rows);
     for (const r of refused) failures.add(r.messageId);
   } catch (err) {
-    d.log.error({ sqlstate: sqlState(err), rows: rows.length }, 'batch write failed; the messages will be retried');
+    d.log.error({ ...pgErrorFields(err), rows: rows.length }, 'batch write failed; the messages will be retried');
     for (const r of rows) failures.add(r.messageId);
   }
 }
@@ -86,7 +85,7 @@ async function build(): Promise<(event: SQSEvent) => Promise<SQSBatchResponse>> 
     pool: createPool({ connection, max: 1 }),
     transform: createTransformer(createMasker(keyring, config.piiMaskMode, { context: config.piiContext }), parseFieldMap(config.fieldMap)),
     log,
-    ...(config.dlqUrl ? { sqs: createSqsClient(config), dlqUrl: config.dlqUrl } : {}),
+    ...(config.dlqUrl ? { sqs: createSqsClient(config, process.env, { connections: 4, timeoutMs: config.sqsTimeoutMs, log }), dlqUrl: config.dlqUrl } : {}),
   });
 }
 

@@ -1,26 +1,37 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
+import type { SqsClient } from '../source/client.js';
+import { sqsErrorCode, sqsRepeatKey } from '../source/errors.js';
 import { chunk, extendVisibility } from '../source/queue.js';
 
 /**
- * Messages received and not yet deleted (or let go). A heartbeat extends the visibility of those
- * nearing their timeout, so a slow batch or a Postgres outage does not cause a redelivery mid-write.
+ * Messages received and not yet deleted (or let go), bounded by MAX_IN_FLIGHT. Room is reserved before a
+ * receive asks for messages, so concurrent receivers can never overshoot the bound together. A heartbeat
+ * extends the visibility of messages nearing their timeout, so a slow batch or a Postgres outage does not
+ * cause a redelivery mid-write.
  */
 export interface Tracker {
+  /** Messages held. */
   readonly size: number;
-  /** Tracks messages by receipt handle. */
-  add(handles: readonly string[]): void;
+  /** Room reserved by receives in progress. */
+  readonly reserved: number;
+  /** Reserves room for `n` messages if size + reserved + n stays within the bound; false otherwise. */
+  tryReserve(n: number): boolean;
+  /** Resolves when `n` more would fit (at once if they do). */
+  whenRoom(n: number): Promise<void>;
+  /** Tracks received messages by receipt handle, settling a reservation of `reserved` (the unused part is returned). */
+  add(handles: readonly string[], reserved?: number): void;
+  /** Returns reserved room unused (a receive that failed or came back empty). */
+  unreserve(n: number): void;
   /** Forget messages: deleted, or deliberately left for the queue to redeliver. */
   release(handles: readonly string[]): void;
-  /** Resolves when size drops below `limit`, or immediately if it already is. */
-  whenBelow(limit: number): Promise<void>;
   start(): void;
   stop(): void;
 }
 
 export interface TrackerOptions {
-  sqs: SQSClient;
+  sqs: SqsClient;
   queueUrl: string;
+  maxInFlight: number;
   visibilityTimeoutSeconds: number;
   log: Logger;
   onSize?: (size: number) => void;
@@ -30,15 +41,18 @@ export interface TrackerOptions {
 export function createTracker(o: TrackerOptions): Tracker {
   const visMs = o.visibilityTimeoutSeconds * 1000;
   const live = new Map<string, { handle: string; deadline: number }>();
-  let waiters: { limit: number; resolve: () => void }[] = [];
+  let reserved = 0;
+  let waiters: { n: number; resolve: () => void }[] = [];
   let timer: NodeJS.Timeout | undefined;
   let beating = false;
 
-  const changed = () => {
-    o.onSize?.(live.size);
+  const fits = (n: number) => live.size + reserved + n <= o.maxInFlight;
+  const changed = (sizeChanged: boolean) => {
+    if (sizeChanged) o.onSize?.(live.size);
     if (waiters.length === 0) return;
-    const ready = waiters.filter((w) => live.size < w.limit);
-    waiters = waiters.filter((w) => live.size >= w.limit);
+    const ready = waiters.filter((w) => fits(w.n));
+    if (ready.length === 0) return;
+    waiters = waiters.filter((w) => !fits(w.n));
     for (const w of ready) w.resolve();
   };
 
@@ -57,8 +71,8 @@ export function createTracker(o: TrackerOptions): Tracker {
               if (!failedIds.has(String(i))) t.deadline = now + visMs;
             });
           } catch (err) {
-            o.onError?.((err as Error).name);
-            o.log.warn({ err: { name: (err as Error).name } }, 'visibility heartbeat failed; will retry');
+            o.onError?.(sqsErrorCode(err));
+            o.log.warn({ err: { code: sqsErrorCode(err), message: (err as Error).message }, repeat: sqsRepeatKey('ChangeMessageVisibilityBatch', err) }, 'visibility heartbeat failed; will retry');
           }
         }),
       );
@@ -71,18 +85,31 @@ export function createTracker(o: TrackerOptions): Tracker {
     get size() {
       return live.size;
     },
-    add(handles) {
+    get reserved() {
+      return reserved;
+    },
+    tryReserve(n) {
+      if (!fits(n)) return false;
+      reserved += n;
+      return true;
+    },
+    whenRoom(n) {
+      if (fits(n)) return Promise.resolve();
+      return new Promise((resolve) => waiters.push({ n, resolve }));
+    },
+    add(handles, fromReserved = 0) {
+      reserved -= fromReserved;
       const deadline = Date.now() + visMs;
       for (const handle of handles) live.set(handle, { handle, deadline });
-      changed();
+      changed(true);
+    },
+    unreserve(n) {
+      reserved -= n;
+      changed(false);
     },
     release(handles) {
       for (const h of handles) live.delete(h);
-      changed();
-    },
-    whenBelow(limit) {
-      if (live.size < limit) return Promise.resolve();
-      return new Promise((resolve) => waiters.push({ limit, resolve }));
+      changed(true);
     },
     start() {
       timer ??= setInterval(() => void beat(), Math.max(500, visMs / 4));

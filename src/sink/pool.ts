@@ -19,6 +19,9 @@ export function createPool(s: PoolSettings): pg.Pool {
   // An idle client losing its connection (e.g. a server restart) must not crash the process;
   // the next query reports the failure and the pipeline retries.
   pool.on('error', () => {});
+  // A client in use whose socket is reset emits 'error' twice (the reset, then the unexpected end), and
+  // pool.query listens once: the second would crash the process. The failure still reaches the query.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

@@ -16,6 +16,7 @@ export const REJECT_REASONS = [
   'invalid_app_version',
   'missing_timestamp',
   'db_rejected',
+  'corrupt_message',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -100,6 +101,7 @@ const HUMAN: Record<RejectReason, string> = {
   invalid_app_version: 'expected 1–3 dot-separated integers, each 0–999',
   missing_timestamp: 'message has no SentTimestamp attribute',
   db_rejected: 'PostgreSQL rejected the row',
+  corrupt_message: 'body does not match the MD5 SQS computed for it (corrupted on the way); left on the queue to be received again',
 };
 
 export interface Rejection {

@@ -1,4 +1,4 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendBodies } from '../../src/source/send.js';
 import { lastJson, runCli, startCli } from '../helpers/cli.js';
@@ -8,7 +8,7 @@ const N = 5000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('exactly-once through crashes', () => {
-  let sqs: SQSClient;
+  let sqs: SqsClient;
   beforeAll(() => {
     sqs = sqsClient();
   });
@@ -49,8 +49,8 @@ describe('exactly-once through crashes', () => {
     expect((await runCli(['init-db'], { DATABASE_URL: db })).code).toBe(0);
     await sendBodies(sqs, queueUrl, uniqueBodies(total, 'term'), 16);
     const { child, done } = startCli(['drain', '--json'], { SQS_QUEUE_URL: queueUrl, DATABASE_URL: db, PII_KEY: TEST_KEY, BATCH_SIZE: '100', LOG_LEVEL: 'info' });
-    // Mid-drain: once the first rows are in.
-    for (let i = 0; i < 300 && (await rowCounts(db, 'term')).total === 0; i++) await sleep(50);
+    // Signal once the drain is writing (not at a fixed delay: start-up takes longer on a loaded machine).
+    for (let i = 0; i < 400 && (await rowCounts(db, 'term')).total === 0; i++) await sleep(25);
     child.kill('SIGTERM');
     const r = await done;
     expect(r.code, r.stderr).toBe(143);

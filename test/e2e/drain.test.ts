@@ -1,13 +1,13 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastJson, runCli } from '../helpers/cli.js';
 import { depth, freshDatabase, freshQueues, peekAll, query, sampleBodies, sqsClient, sqsEndpoint, TEST_KEY } from '../helpers/services.js';
 
 describe('login-etl drain (CLI subprocess)', () => {
-  let sqs: SQSClient;
+  let sqs: SqsClient;
   let env: Record<string, string>;
   let dlqUrl: string;
   let queueUrl: string;

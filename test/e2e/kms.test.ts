@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KMSClient } from '@aws-sdk/client-kms';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEvents } from '../../src/demo/generate.js';
 import { generateWrappedKey, unwrapDataKey } from '../../src/masking/kms.js';
@@ -20,7 +20,7 @@ const file = (name: string, text: string) => {
 
 describe('keyrings wrapped by KMS, through the CLI (moto_server as KMS)', () => {
   let kms: KMSClient;
-  let sqs: SQSClient;
+  let sqs: SqsClient;
   let alias: string;
   let wrappedRing: string;
   let plainRing: string;

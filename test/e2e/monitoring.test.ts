@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { sendBodies } from '../../src/source/send.js';
@@ -46,7 +46,7 @@ async function stop(child: ChildProcess, ms = 10_000): Promise<void> {
 }
 
 /** `login-etl run` against a fresh queue, DLQ and database, with its HTTP port. */
-async function startRun(sqs: SQSClient): Promise<{ queueUrl: string; dlqUrl: string; db: string; port: number; child: ChildProcess; done: Promise<CliResult> }> {
+async function startRun(sqs: SqsClient): Promise<{ queueUrl: string; dlqUrl: string; db: string; port: number; child: ChildProcess; done: Promise<CliResult> }> {
   const { queueUrl, dlqUrl } = await freshQueues(sqs);
   const db = await freshDatabase();
   expect((await runCli(['init-db'], { DATABASE_URL: db })).code).toBe(0);
@@ -60,7 +60,7 @@ async function startRun(sqs: SQSClient): Promise<{ queueUrl: string; dlqUrl: str
 const rowCount = async (db: string) => (await query<{ n: number }>(db, 'SELECT count(*)::int AS n FROM user_logins'))[0]?.n ?? 0;
 
 describe('monitoring, checked by Prometheus itself', () => {
-  let sqs: SQSClient;
+  let sqs: SqsClient;
   const children: ChildProcess[] = [];
   const dirs: string[] = [];
   beforeAll(() => {

@@ -1,11 +1,11 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendBodies } from '../../src/source/send.js';
 import { lastJson, runCli } from '../helpers/cli.js';
 import { depth, freshDatabase, freshQueues, sqsClient, TEST_KEY, validSampleBodies } from '../helpers/services.js';
 
 describe('operations commands', () => {
-  let sqs: SQSClient;
+  let sqs: SqsClient;
   beforeAll(() => {
     sqs = sqsClient();
   });

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendBodies } from '../../src/source/send.js';
 import { runCli } from '../helpers/cli.js';
@@ -43,7 +43,7 @@ async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms = 3
 const rowCount = async (db: string) => (await query<{ n: number }>(db, 'SELECT count(*)::int AS n FROM user_logins'))[0]?.n ?? 0;
 
 /** The installed `login-etl run`, briefly, against real SQS and PostgreSQL: rows arrive, /metrics answers, SIGTERM exits 0. */
-async function runInstalled(bin: string, sqs: SQSClient): Promise<void> {
+async function runInstalled(bin: string, sqs: SqsClient): Promise<void> {
   const { queueUrl } = await freshQueues(sqs);
   const db = await freshDatabase();
   expect((await runCli(['init-db'], { DATABASE_URL: db })).code).toBe(0);
@@ -90,7 +90,7 @@ describe('the npm package', () => {
   let tmp: string;
   let tarball: string;
   let packed: string[];
-  let sqs: SQSClient;
+  let sqs: SqsClient;
   beforeAll(() => {
     sqs = sqsClient();
     tmp = mkdtempSync(join(tmpdir(), 'login-etl-pack-'));

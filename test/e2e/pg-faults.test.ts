@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsClient } from '../../src/source/client.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/demo/embedded.js';
@@ -26,7 +26,7 @@ const logLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWi
  */
 describe('PostgreSQL faults: read-only, too many connections, CONNECTION LIMIT', () => {
   let server: EmbeddedPostgres;
-  let sqs: SQSClient;
+  let sqs: SqsClient;
   let writerUrl: string;
   const admin = (sql: string) => query(server.url, sql);
   const readOnly = async (on: boolean) => {

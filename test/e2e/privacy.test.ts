@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEvents } from '../../src/demo/generate.js';
 import { loadKeyring } from '../../src/masking/keyring.js';
@@ -14,7 +14,7 @@ const key = testKey;
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 describe('reversible masking (PII_MASK_MODE=siv), reveal, rekey and report', () => {
-  let sqs: SQSClient;
+  let sqs: SqsClient;
   let db: string;
   let env: Record<string, string>;
   let events: { ip: string; device_id: string }[];

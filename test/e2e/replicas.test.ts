@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendBodies } from '../../src/source/send.js';
 import { runCli, startCli } from '../helpers/cli.js';
@@ -8,7 +8,7 @@ import { depth, freshDatabase, freshQueues, rowCounts, sqsClient, TEST_KEY, uniq
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('competing replicas', () => {
-  let sqs: SQSClient;
+  let sqs: SqsClient;
   beforeAll(() => {
     sqs = sqsClient();
   });

@@ -1,4 +1,4 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendBodies } from '../../src/source/send.js';
 import { runCli, startCli } from '../helpers/cli.js';
@@ -17,7 +17,7 @@ async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, what
 }
 
 describe('login-etl run', () => {
-  let sqs: SQSClient;
+  let sqs: SqsClient;
   beforeAll(() => {
     sqs = sqsClient();
   });

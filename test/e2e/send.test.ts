@@ -1,13 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { freshQueues, peekAll, sqsClient } from '../helpers/services.js';
 
 describe('login-etl send --file', () => {
-  let sqs: SQSClient;
+  let sqs: SqsClient;
   const dir = mkdtempSync(join(tmpdir(), 'send-e2e-'));
   beforeAll(() => {
     sqs = sqsClient();

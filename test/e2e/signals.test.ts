@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsClient } from '../../src/source/client.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendBodies } from '../../src/source/send.js';
@@ -72,7 +72,7 @@ async function lockTable(url: string): Promise<{ release(): Promise<void> }> {
 const exitFor = { SIGINT: 130, SIGTERM: 143 } as const;
 
 describe('signals: truthful exits', () => {
-  let sqs: SQSClient;
+  let sqs: SqsClient;
   beforeAll(() => {
     sqs = sqsClient();
   });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsClient } from '../../src/source/client.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientOptions, resolveConnection } from '../../src/sink/connection.js';
@@ -39,7 +39,7 @@ const UNVERIFIED_CERT = /SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATU
 
 describe('TLS to PostgreSQL, against a server with ssl=on', () => {
   let s: TlsServer;
-  let sqs: SQSClient;
+  let sqs: SqsClient;
   /** A queue for doctor, so that its exit code is about PostgreSQL alone. */
   let queueUrl: string;
 

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsClient } from '../../src/source/client.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEvents } from '../../src/demo/generate.js';
@@ -49,7 +49,7 @@ const BAR = /^\[[#-]{30}\] +\d+%  [\d,]+ done  ~[\d,]+ left  [\d,]+ msg\/s$/;
 const LOG = /^\[\d\d:\d\d:\d\d\.\d{3}\] (TRACE|DEBUG|INFO|WARN|ERROR|FATAL): /;
 
 describe('drain on a terminal (tmux pseudo-terminal), ~10% malformed messages', () => {
-  let sqs: SQSClient;
+  let sqs: SqsClient;
   const term = tmux(`login-etl-test-${randomBytes(4).toString('hex')}`);
   /** The terminal's lines while the drain was caught mid-way (the table locked), and once it had finished. */
   let during: string[];

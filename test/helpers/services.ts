@@ -1,10 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { CreateQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { initDb } from '../../src/sink/schema.js';
-import { createSqsClient } from '../../src/source/client.js';
-import { queueDepth } from '../../src/source/queue.js';
+import { createSqsClient, type SqsClient } from '../../src/source/client.js';
+import { createQueue, queueDepth, receiveMessages, type Message } from '../../src/source/queue.js';
 
 /** A fixed, random-looking 32-byte test key (base64): real keys are random bytes, so tests use keys that look like them. */
 export const testKey = (n: number): string => createHash('sha256').update(`login-etl test key ${n}`).digest('base64');
@@ -14,18 +13,16 @@ export function sqsEndpoint(): string {
   return inject('sqsEndpoint');
 }
 
-export function sqsClient(): SQSClient {
+export function sqsClient(): SqsClient {
   return createSqsClient({ queueUrl: sqsEndpoint(), sqsEndpoint: sqsEndpoint(), region: 'us-east-1' }, {});
 }
 
 const suffix = () => randomBytes(4).toString('hex');
 
 /** A new source queue and DLQ with unique names. */
-export async function freshQueues(sqs: SQSClient, visibilityTimeout = 30): Promise<{ queueUrl: string; dlqUrl: string }> {
+export async function freshQueues(sqs: SqsClient, visibilityTimeout = 30): Promise<{ queueUrl: string; dlqUrl: string }> {
   const name = `q-${suffix()}`;
-  const attrs = { VisibilityTimeout: String(visibilityTimeout) };
-  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attrs }))).QueueUrl ?? '';
-  const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl ?? '';
+  const [queueUrl, dlqUrl] = await Promise.all([createQueue(sqs, name, { VisibilityTimeout: String(visibilityTimeout) }), createQueue(sqs, `${name}-dlq`)]);
   return { queueUrl, dlqUrl };
 }
 
@@ -46,17 +43,17 @@ export async function freshDatabase(): Promise<string> {
 }
 
 /** Every message currently visible on a queue (received with a short visibility, so they come back). */
-export async function peekAll(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
+export async function peekAll(sqs: SqsClient, queueUrl: string): Promise<Message[]> {
   const out: Message[] = [];
   for (let i = 0; i < 100; i++) {
-    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 5, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'] }));
-    if (!r.Messages?.length) break;
-    out.push(...r.Messages);
+    const r = await receiveMessages(sqs, queueUrl, { waitTimeSeconds: 0, visibilityTimeoutSeconds: 5, messageAttributes: ['All'], systemAttributes: ['All'] });
+    if (!r.length) break;
+    out.push(...r);
   }
   return out;
 }
 
-export async function depth(sqs: SQSClient, queueUrl: string): Promise<number> {
+export async function depth(sqs: SqsClient, queueUrl: string): Promise<number> {
   const d = await queueDepth(sqs, queueUrl);
   return d.visible + d.inFlight + d.delayed;
 }
@@ -101,7 +98,7 @@ export async function rowCounts(url: string, prefix: string): Promise<{ total: n
 }
 
 export interface Services {
-  sqs: SQSClient;
+  sqs: SqsClient;
   /** A fresh database with the schema applied. */
   url: string;
   pool: pg.Pool;
@@ -118,7 +115,7 @@ export function useServices(): Services {
   });
   afterAll(async () => {
     await s.pool.end();
-    s.sqs.destroy();
+    await s.sqs.destroy();
   });
   return s;
 }

@@ -1,10 +1,11 @@
-import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import pg from 'pg';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createHandler } from '../../src/lambda/handler.js';
 import { createMasker } from '../../src/masking/masker.js';
+import type { SqsClient } from '../../src/source/client.js';
+import { receiveMessages, type Message } from '../../src/source/queue.js';
 import { sendBodies } from '../../src/source/send.js';
 import { createTransformer } from '../../src/transform/transform.js';
 import { freshQueues, peekAll, query, useServices, validSampleBodies } from '../helpers/services.js';
@@ -31,11 +32,10 @@ function toEvent(msgs: Message[], queueArn: string): SQSEvent {
   };
 }
 
-async function receiveAll(sqs: SQSClient, queueUrl: string, n: number): Promise<Message[]> {
+async function receiveAll(sqs: SqsClient, queueUrl: string, n: number): Promise<Message[]> {
   const out: Message[] = [];
   while (out.length < n) {
-    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'], WaitTimeSeconds: 1 }));
-    out.push(...(r.Messages ?? []));
+    out.push(...(await receiveMessages(sqs, queueUrl, { waitTimeSeconds: 1, visibilityTimeoutSeconds: 30, systemAttributes: ['All'] })));
   }
   return out;
 }

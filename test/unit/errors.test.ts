@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { backoffMs } from '../../src/pipeline/backoff.js';
 import { classifyPgError, describePgError, pgErrorFields, pgErrorLabel, pgFailureToError, pgProblem, pgRepeatKey } from '../../src/sink/errors.js';
-import { classifySqsError } from '../../src/source/errors.js';
 
 const pgErr = (code: string, extra: Record<string, unknown> = {}) => Object.assign(new Error('server said no'), { code, ...extra });
 const target = { user: 'etl', host: 'db', port: 5432, database: 'logins' };
@@ -72,15 +71,6 @@ describe('Postgres failures in logs and metrics', () => {
     const own = new ConfigError('no password', 'DATABASE_URL');
     expect(classifyPgError(own)).toBe('config');
     expect(pgFailureToError(own, target)).toBe(own);
-  });
-});
-
-describe('SQS failures', () => {
-  it('sorts missing queues and bad credentials as config, the rest as transient', () => {
-    expect(classifySqsError(Object.assign(new Error('x'), { name: 'QueueDoesNotExist' }))).toBe('config');
-    expect(classifySqsError(Object.assign(new Error('x'), { name: 'InvalidClientTokenId' }))).toBe('config');
-    expect(classifySqsError(Object.assign(new Error('x'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }))).toBe('transient');
-    expect(classifySqsError(Object.assign(new Error('x'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } }))).toBe('transient');
   });
 });
 

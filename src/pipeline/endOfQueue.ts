@@ -1,0 +1,75 @@
+import type { Logger } from 'pino';
+import type { SqsClient } from '../source/client.js';
+import { sqsErrorCode } from '../source/errors.js';
+import { queueDepth, type Message } from '../source/queue.js';
+import type { PipelineEvents } from './events.js';
+import type { Lifecycle } from './lifecycle.js';
+
+export interface EndOfQueueOptions {
+  sqs: SqsClient;
+  queueUrl: string;
+  log: Logger;
+  events: PipelineEvents;
+  life: Lifecycle;
+  /** Anything received and not yet settled (tracked messages, an open batch, writes, DLQ sends). */
+  inHand: () => boolean;
+  /** Called once, when the queue is found drained; the pipeline then stops. */
+  onDrained: () => void;
+}
+
+/**
+ * End-of-queue detection for `drain`. The queue is drained when, in this order:
+ * 1. a ReceiveMessage came back with no message we have not already left on the queue (see below), and that
+ *    receive covered the whole queue: a long poll (WaitTimeSeconds ≥ 1) on AWS, which queries every server,
+ *    or any receive on a single-server endpoint (LocalStack, ElasticMQ, fauxqs), where a short poll sees
+ *    every visible message;
+ * 2. nothing received is still in hand;
+ * 3. the queue's attributes then show no visible and no delayed message, and no more in flight (received by
+ *    anyone, not yet deleted) than the rejects this drain left on the queue;
+ * 4. and still nothing is in hand.
+ * On AWS the attributes are approximate (eventually consistent): a message sent around the moment of the
+ * check may be left for the next run. Messages left on the queue as rejects (no DLQ, or refused by it) are
+ * remembered by MessageId: when they come back they are not received again, and they do not count as work.
+ */
+export interface EndOfQueue {
+  /** The messages of a receive, less those this drain left on the queue. */
+  fresh(msgs: Message[]): Message[];
+  /** A message this drain leaves on the queue (a reject): it will come back, and does not count as work. */
+  leftBehind(id: string): void;
+  /** After a receive that brought nothing fresh; `wholeQueue` as in step 1. One check runs at a time. */
+  afterEmptyReceive(wholeQueue: boolean): Promise<void>;
+}
+
+export function createEndOfQueue(o: EndOfQueueOptions): EndOfQueue {
+  const left = new Set<string>();
+  let checking: Promise<void> | undefined;
+
+  async function drained(): Promise<boolean> {
+    if (o.inHand()) return false;
+    try {
+      const d = await queueDepth(o.sqs, o.queueUrl);
+      const done = !o.inHand() && d.visible === 0 && d.delayed === 0 && d.inFlight <= left.size;
+      if (!done) o.log.debug({ ...d, leftOnQueue: left.size }, 'empty receive, but the queue is not drained yet');
+      return done;
+    } catch (err) {
+      o.events.emit('failure', 'sqs', sqsErrorCode(err));
+      return false;
+    }
+  }
+
+  return {
+    fresh: (msgs) => (left.size === 0 ? msgs : msgs.filter((m) => !left.has(m.MessageId))),
+    leftBehind: (id) => void left.add(id),
+    afterEmptyReceive(wholeQueue) {
+      if (!wholeQueue || o.life.stopping) return Promise.resolve();
+      checking ??= drained()
+        .then((done) => {
+          if (done && !o.life.stopping) o.onDrained();
+        })
+        .finally(() => {
+          checking = undefined;
+        });
+      return checking;
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import type { Logger } from 'pino';
+import type { SqsClient } from '../source/client.js';
+import { classifySqsError, describeSqsError, sqsConfigError, sqsErrorCode, sqsRepeatKey, SqsError } from '../source/errors.js';
+import { receiveMessages, SQS_BATCH_LIMIT, type Message } from '../source/queue.js';
+import { backoffMs, sleep } from './backoff.js';
+import type { PipelineEvents } from './events.js';
+import type { Health } from './health.js';
+import type { Lifecycle } from './lifecycle.js';
+import type { Tracker } from './tracker.js';
+
+export interface ReceiverOptions {
+  sqs: SqsClient;
+  queueUrl: string;
+  waitTimeSeconds: number;
+  visibilityTimeoutSeconds: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  log: Logger;
+  events: PipelineEvents;
+  life: Lifecycle;
+  /** In-flight bound: room for 10 is reserved before each receive. */
+  tracker: Tracker;
+  /** Receiving pauses while the sink is down. */
+  sink: Health;
+  /** SQS's state as the receivers see it: down while receives fail, up after one succeeds. */
+  source: Health;
+  /** Drops messages that must not be taken again (a drain's rejects left on the queue); default: none. */
+  select?: (msgs: Message[]) => Message[];
+  /** Messages received (already tracked): into the pipeline. */
+  onMessages: (msgs: Message[]) => void;
+  /** A receive that brought nothing (after select); `wholeQueue`: it covered every server (see endOfQueue.ts). */
+  onEmpty: (wholeQueue: boolean) => Promise<void>;
+}
+
+export type ReceiveOutcome = 'messages' | 'empty' | 'stopped' | 'failed';
+
+export interface Receivers {
+  /** Runs `n` receive loops until the stop; resolves when all have returned. */
+  run(n: number): Promise<void>;
+  /** One receive of up to 10 with this wait (0: a short poll), through the same gate and error handling. */
+  receiveOnce(waitTimeSeconds: number): Promise<ReceiveOutcome>;
+}
+
+/**
+ * The source stage: receive loops with the back-pressure gate. Before each receive a loop waits until the
+ * sink is up and reserves room for 10 messages under MAX_IN_FLIGHT, so the bound holds however many loops
+ * receive at once. A stop aborts long polls in progress: what an aborted poll would have brought reappears
+ * on the queue after the visibility timeout.
+ */
+export function createReceivers(o: ReceiverOptions): Receivers {
+  const { log, events, life, tracker } = o;
+  const select = o.select ?? ((m: Message[]) => m);
+
+  /** Waits for a running sink and room in flight, and reserves it; false once stopping. */
+  async function gate(): Promise<boolean> {
+    for (;;) {
+      if (life.stopping) return false;
+      if (!o.sink.up) {
+        await life.untilStopped(o.sink.whenUp());
+        continue;
+      }
+      if (tracker.tryReserve(SQS_BATCH_LIMIT)) return true;
+      await life.untilStopped(tracker.whenRoom(SQS_BATCH_LIMIT));
+    }
+  }
+
+  /** Aborted when the stop begins; one per loop, so a receive adds no listener of its own to a shared signal. */
+  function stopSignal(): { signal: AbortSignal; off: () => void } {
+    const abort = new AbortController();
+    return { signal: abort.signal, off: life.onStop(() => abort.abort()) };
+  }
+
+  async function receive(waitTimeSeconds: number, signal: AbortSignal, attempt: number): Promise<ReceiveOutcome> {
+    if (!(await gate())) return 'stopped';
+    let msgs: Message[];
+    try {
+      msgs = await receiveMessages(o.sqs, o.queueUrl, { waitTimeSeconds, visibilityTimeoutSeconds: o.visibilityTimeoutSeconds }, { signal });
+    } catch (err) {
+      tracker.unreserve(SQS_BATCH_LIMIT);
+      if (life.stopping) return 'stopped';
+      failed(err, attempt);
+      return 'failed';
+    }
+    if (o.source.markUp()) log.info('SQS answers again; receiving resumes');
+    const fresh = select(msgs);
+    tracker.add(fresh.map((m) => m.ReceiptHandle), SQS_BATCH_LIMIT);
+    if (fresh.length > 0) {
+      o.onMessages(fresh);
+      return 'messages';
+    }
+    await o.onEmpty(o.sqs.singleServer || waitTimeSeconds >= 1);
+    return 'empty';
+  }
+
+  function failed(err: unknown, attempt: number): void {
+    const code = sqsErrorCode(err);
+    events.emit('failure', 'sqs', code);
+    const kind = classifySqsError(err);
+    if (kind === 'config') return life.fail(sqsConfigError(err, o.queueUrl));
+    if (kind === 'request') return life.fail(err instanceof SqsError ? new Error(describeSqsError(err, o.queueUrl), { cause: err }) : (err as Error));
+    o.source.markDown(code, describeSqsError(err, o.queueUrl));
+    log.warn({ err: { code, message: (err as Error).message }, attempt, repeat: sqsRepeatKey('ReceiveMessage', err) }, 'ReceiveMessage failed; backing off');
+  }
+
+  async function loop(): Promise<void> {
+    const stop = stopSignal();
+    try {
+      let wait = o.waitTimeSeconds;
+      for (let attempt = 0; !life.stopping; ) {
+        const outcome = await receive(wait, stop.signal, attempt);
+        if (outcome === 'stopped') return;
+        // On AWS an empty short poll proves nothing (it samples some servers): the next receive long-polls.
+        wait = outcome === 'empty' && wait === 0 && !o.sqs.singleServer ? 1 : o.waitTimeSeconds;
+        if (outcome !== 'failed') {
+          attempt = 0;
+          continue;
+        }
+        await sleep(backoffMs(attempt++, o.retryBaseMs, o.retryMaxMs), life.stopSignal);
+      }
+    } finally {
+      stop.off();
+    }
+  }
+
+  return {
+    run: async (n) => void (await Promise.all(Array.from({ length: n }, loop))),
+    async receiveOnce(waitTimeSeconds) {
+      const stop = stopSignal();
+      try {
+        return await receive(waitTimeSeconds, stop.signal, 0);
+      } finally {
+        stop.off();
+      }
+    },
+  };
+}

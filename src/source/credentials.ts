@@ -1,0 +1,87 @@
+import { ConfigError } from '../config/errors.js';
+import type { Env } from '../config/load.js';
+import { SQS_ERROR_CODES } from './errors.js';
+
+/** What signs a request (the AWS SDK's AwsCredentialIdentity, structurally). */
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string | undefined;
+  /** When temporary credentials (SSO, STS, IRSA, ECS) stop working. */
+  expiration?: Date | undefined;
+}
+
+export type CredentialProvider = () => Promise<Credentials>;
+
+/** Local emulators accept any signature; LocalStack reads the account from the access key id. */
+export const DUMMY_CREDENTIALS: Credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+/** Whether the environment names a credential source the SDK chain would use (keys, a profile, a web identity, a container role). */
+export function credentialsConfigured(env: Env): boolean {
+  return Boolean(
+    env.AWS_ACCESS_KEY_ID ?? env.AWS_PROFILE ?? env.AWS_WEB_IDENTITY_TOKEN_FILE ?? env.AWS_CONTAINER_CREDENTIALS_FULL_URI ?? env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
+  );
+}
+
+export interface CacheOptions {
+  /** Refresh this long before `expiration` (default 5 minutes, as the SDK does). */
+  refreshBeforeMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Caches credentials and refreshes them before they expire, one refresh at a time. If a refresh fails
+ * while the cached credentials are still valid, those are used and the refresh is tried again on the next call.
+ */
+export function cachedCredentials(provider: CredentialProvider, o: CacheOptions = {}): CredentialProvider {
+  const before = o.refreshBeforeMs ?? 5 * 60_000;
+  const now = o.now ?? Date.now;
+  let current: Credentials | undefined;
+  let refreshing: Promise<Credentials> | undefined;
+  const fresh = (c: Credentials) => c.expiration === undefined || c.expiration.getTime() - now() > before;
+  const valid = (c: Credentials) => c.expiration === undefined || c.expiration.getTime() > now();
+  const refresh = () =>
+    (refreshing ??= provider()
+      .then((c) => (current = c))
+      .finally(() => {
+        refreshing = undefined;
+      }));
+  return async () => {
+    if (current && fresh(current)) return current;
+    try {
+      return await refresh();
+    } catch (err) {
+      if (current && valid(current)) return current;
+      throw err;
+    }
+  };
+}
+
+const WAYS =
+  'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (for SSO, run `aws sso login` first), or run with an ECS task role or EKS IRSA / Pod Identity';
+
+/**
+ * Credentials for requests to `origin`: against a non-AWS endpoint with nothing configured, dummy ones;
+ * otherwise the AWS SDK's own provider chain (env keys, profiles and SSO, web identity / IRSA, ECS and
+ * EKS Pod Identity container credentials, EC2 instance metadata), imported only now, cached and refreshed.
+ * No credentials from any source is a ConfigError naming the ways to provide them.
+ */
+export function credentialProvider(env: Env, awsEndpoint: boolean): CredentialProvider {
+  if (!awsEndpoint && !credentialsConfigured(env)) return () => Promise.resolve(DUMMY_CREDENTIALS);
+  let chain: CredentialProvider | undefined;
+  return cachedCredentials(async () => {
+    if (!chain) {
+      const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+      chain = fromNodeProviderChain() as CredentialProvider;
+    }
+    try {
+      return await chain();
+    } catch (err) {
+      const name = (err as Error).name;
+      if (name !== 'CredentialsProviderError' && name !== 'TokenProviderError') throw err;
+      const why = (err as Error).message.split('\n')[0]?.slice(0, 200);
+      const profile = env.AWS_PROFILE ? ` (AWS_PROFILE=${env.AWS_PROFILE}: ${why})` : '';
+      throw new ConfigError(`no AWS credentials found for SQS${profile}; ${WAYS}`, 'AWS_PROFILE', { cause: err, code: SQS_ERROR_CODES.noCredentials });
+    }
+  });
+}
