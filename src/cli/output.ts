@@ -56,7 +56,8 @@ export function formatSummary(o: Outcome, dlq: boolean): string {
 
 /** The `drain --json` object: the summary's counts and times, plus how the drain ended (docs/operations.md). */
 export function summaryJson(o: Outcome): Record<string, unknown> {
-  return { ...o.summary, startupMs: o.startupMs, complete: o.complete, ended: o.ended, signal: o.signal, unfinished: o.unfinished };
+  const { endOfQueue: _drained, ...counts } = o.summary; // `complete` and `ended` say it for the user
+  return { ...counts, startupMs: o.startupMs, complete: o.complete, ended: o.ended, signal: o.signal, unfinished: o.unfinished };
 }
 
 /** Plain text table with a header row, columns padded to fit; terminal control characters in cells are escaped. */

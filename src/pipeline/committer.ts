@@ -84,7 +84,7 @@ export function createCommitter(o: CommitterOptions): { commit(items: Item[]): P
         events.emit('failure', 'pg', label);
         if (classifyPgError(err) !== 'transient') throw err;
         const problem = pgProblem(err);
-        if (sink.markDown(label, `PostgreSQL unavailable (${problem}); receiving paused while the batch is retried`)) {
+        if (sink.markDown(label, `PostgreSQL unavailable: ${problem}; receiving paused while the batch is retried`)) {
           events.emit('sink', 'down');
           log.warn({ ...fields }, `PostgreSQL is unavailable; receiving paused while the batch is retried: ${problem}`);
         }

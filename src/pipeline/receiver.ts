@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { SqsClient } from '../source/client.js';
 import { classifySqsError, describeSqsError, sqsConfigError, sqsErrorCode, sqsRepeatKey, SqsError } from '../source/errors.js';
-import { receiveMessages, SQS_BATCH_LIMIT, type Message } from '../source/queue.js';
+import { extendVisibility, receiveMessages, SQS_BATCH_LIMIT, type Message } from '../source/queue.js';
 import { backoffMs, sleep } from './backoff.js';
 import type { PipelineEvents } from './events.js';
 import type { Health } from './health.js';
@@ -42,10 +42,18 @@ export interface Receivers {
 }
 
 /**
+ * Longest long poll a stop lets finish (drain's polls are 1 s). SQS may still hand messages to a poll whose
+ * connection was closed, and they then stay invisible for the visibility timeout; a poll allowed to finish
+ * gives back what it brings at once instead.
+ */
+const FINISH_POLL_MAX_WAIT_S = 2;
+
+/**
  * The source stage: receive loops with the back-pressure gate. Before each receive a loop waits until the
  * sink is up and reserves room for 10 messages under MAX_IN_FLIGHT, so the bound holds however many loops
- * receive at once. A stop aborts long polls in progress: what an aborted poll would have brought reappears
- * on the queue after the visibility timeout.
+ * receive at once. A stop lets a short poll (≤ 2 s) finish and makes whatever it brings visible again at once;
+ * it aborts a longer one (`run`'s 20 s), and what SQS had already given that poll reappears after the
+ * visibility timeout.
  */
 export function createReceivers(o: ReceiverOptions): Receivers {
   const { log, events, life, tracker } = o;
@@ -64,22 +72,48 @@ export function createReceivers(o: ReceiverOptions): Receivers {
     }
   }
 
-  /** Aborted when the stop begins; one per loop, so a receive adds no listener of its own to a shared signal. */
-  function stopSignal(): { signal: AbortSignal; off: () => void } {
+  /**
+   * Aborted when the stop begins if the poll in progress is a long one; one per loop, so a receive adds no
+   * listener of its own to a shared signal.
+   */
+  function stopSignal(): { signal: AbortSignal; polling(waitTimeSeconds: number): void; off: () => void } {
     const abort = new AbortController();
-    return { signal: abort.signal, off: life.onStop(() => abort.abort()) };
+    let wait = 0;
+    return {
+      signal: abort.signal,
+      polling: (w) => (wait = w),
+      off: life.onStop(() => {
+        if (wait > FINISH_POLL_MAX_WAIT_S || life.fatal) abort.abort();
+      }),
+    };
   }
 
-  async function receive(waitTimeSeconds: number, signal: AbortSignal, attempt: number): Promise<ReceiveOutcome> {
+  /** Makes messages received after the stop began visible again at once, for the next consumer. */
+  async function handBack(msgs: Message[]): Promise<void> {
+    try {
+      await extendVisibility(o.sqs, o.queueUrl, msgs.map((m) => m.ReceiptHandle), 0);
+      log.debug({ count: msgs.length }, 'received after the stop began: made visible again');
+    } catch (err) {
+      log.warn({ err: { code: sqsErrorCode(err) }, count: msgs.length }, 'could not hand back messages received after the stop began; they reappear after the visibility timeout');
+    }
+  }
+
+  async function receive(waitTimeSeconds: number, stop: ReturnType<typeof stopSignal>, attempt: number): Promise<ReceiveOutcome> {
     if (!(await gate())) return 'stopped';
     let msgs: Message[];
+    stop.polling(waitTimeSeconds);
     try {
-      msgs = await receiveMessages(o.sqs, o.queueUrl, { waitTimeSeconds, visibilityTimeoutSeconds: o.visibilityTimeoutSeconds }, { signal });
+      msgs = await receiveMessages(o.sqs, o.queueUrl, { waitTimeSeconds, visibilityTimeoutSeconds: o.visibilityTimeoutSeconds }, { signal: stop.signal });
     } catch (err) {
       tracker.unreserve(SQS_BATCH_LIMIT);
       if (life.stopping) return 'stopped';
       failed(err, attempt);
       return 'failed';
+    }
+    if (life.stopping) {
+      tracker.unreserve(SQS_BATCH_LIMIT);
+      if (msgs.length > 0) await handBack(msgs);
+      return 'stopped';
     }
     if (o.source.markUp()) log.info('SQS answers again; receiving resumes');
     const fresh = select(msgs);
@@ -107,7 +141,7 @@ export function createReceivers(o: ReceiverOptions): Receivers {
     try {
       let wait = o.waitTimeSeconds;
       for (let attempt = 0; !life.stopping; ) {
-        const outcome = await receive(wait, stop.signal, attempt);
+        const outcome = await receive(wait, stop, attempt);
         if (outcome === 'stopped') return;
         // On AWS an empty short poll proves nothing (it samples some servers): the next receive long-polls.
         wait = outcome === 'empty' && wait === 0 && !o.sqs.singleServer ? 1 : o.waitTimeSeconds;
@@ -127,7 +161,7 @@ export function createReceivers(o: ReceiverOptions): Receivers {
     async receiveOnce(waitTimeSeconds) {
       const stop = stopSignal();
       try {
-        return await receive(waitTimeSeconds, stop.signal, 0);
+        return await receive(waitTimeSeconds, stop, 0);
       } finally {
         stop.off();
       }

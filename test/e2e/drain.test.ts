@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queueDepth } from '../../src/source/queue.js';
 import { lastJson, runCli } from '../helpers/cli.js';
 import { depth, freshDatabase, freshQueues, peekAll, query, sampleBodies, sqsClient, sqsEndpoint, TEST_KEY } from '../helpers/services.js';
 
@@ -79,6 +80,19 @@ describe('login-etl drain (CLI subprocess)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/received\s+50/);
     expect(r.stdout).toMatch(/written\s+50/);
+  });
+
+  it("leaves nothing behind: a message sent right after a drain is visible at once, not held by the drain's last polls", async () => {
+    await runCli(['send', '--generate', '20', '--seed', '5', '--malformed-ratio', '0'], env);
+    const r = await runCli(['drain', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(lastJson(r.stdout)).toMatchObject({ received: 20, complete: true });
+    await runCli(['send', '--generate', '1', '--seed', '6', '--malformed-ratio', '0'], env);
+    // Once the send has returned, the message is on the queue; no receive may have taken it.
+    const d = await queueDepth(sqs, queueUrl);
+    expect(d).toMatchObject({ visible: 1, inFlight: 0 });
+    const next = await runCli(['drain', '--json'], env);
+    expect(lastJson(next.stdout)).toMatchObject({ received: 1, written: 1, complete: true });
   });
 
   it('works against the endpoint given explicitly, with the SDK variables', async () => {
