@@ -105,10 +105,10 @@ describe('login-etl and SQS (CLI subprocess)', () => {
     const { queueUrl } = await freshQueues(sqs);
     const empty = await runCli(['drain', '--json'], { PII_KEY: TEST_KEY, DATABASE_URL: db, SQS_QUEUE_URL: queueUrl, LOG_LEVEL: 'debug' });
     expect(empty.code, empty.stderr).toBe(0);
-    expect(lastJson(empty.stdout)).toMatchObject({ received: 0, written: 0, endOfQueue: true });
+    expect(lastJson(empty.stdout)).toMatchObject({ received: 0, written: 0, complete: true });
     await sendBodies(sqs, queueUrl, uniqueBodies(1, 'one'));
     const one = await runCli(['drain', '--json'], { PII_KEY: TEST_KEY, DATABASE_URL: db, SQS_QUEUE_URL: queueUrl });
-    expect(lastJson(one.stdout)).toMatchObject({ received: 1, written: 1, endOfQueue: true });
+    expect(lastJson(one.stdout)).toMatchObject({ received: 1, written: 1, complete: true });
     expect(await depth(sqs, queueUrl)).toBe(0);
   });
 
