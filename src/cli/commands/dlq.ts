@@ -77,6 +77,56 @@ function entryJson(e: DeadLetterEntry, preview: number): Record<string, unknown>
   return { ...rest, body: b.note ? null : b.text, bodyTruncated: b.truncated, ...(b.note ? { bodyNote: b.note } : {}), ...(error ? { error } : {}) };
 }
 
+/** The text listing's line for a dead letter: no raw body, a masked preview. */
+export function listRow(e: DeadLetterEntry): Record<string, unknown> {
+  const b = bodyText(e, PREVIEW_TEXT);
+  return {
+    id: e.id,
+    reason: e.reason ?? '(redrive policy)',
+    field: e.field ?? '',
+    time: e.time?.replace(/\.\d{3}Z$/, 'Z') ?? '',
+    bytes: e.bodyBytes?.toLocaleString('en-US') ?? '?',
+    body: e.encoding === 'raw' ? 'raw' : 'encrypted',
+    masked: b.note ? `(${b.note.replace(/ \(it may hold.*$/, `; \`dlq show ${e.id} --reveal\``)})` : b.text,
+  };
+}
+export const LIST_COLUMNS = ['id', 'reason', 'field', 'time', 'bytes', 'body', 'masked'] as const;
+
+/**
+ * Reads up to `max` dead letters (of one reason, if given) without consuming them, handing each to `each`,
+ * and makes them all visible again at the end (also on SIGINT/SIGTERM). Decrypts with the keyring, masks with
+ * the configured mode, PII_CONTEXT and FIELD_MAP.
+ */
+export async function scanDeadLetters(
+  ctx: AppContext,
+  dlqUrl: string,
+  o: { max: number; reason?: string | undefined },
+  each: (e: DeadLetterEntry) => void,
+): Promise<{ listed: number; unreadable: number }> {
+  const decode = createDeadLetterDecoder(await ctx.keyring());
+  const mask = createBodyMasker(await ctx.masker(), parseFieldMap(ctx.config.fieldMap));
+  const browser = browseQueue(ctx.sqs(), dlqUrl);
+  let listed = 0;
+  let unreadable = 0;
+  await releasingOnStop(browser, async (signal) => {
+    while (listed < o.max && !signal.aborted) {
+      const page = await browser.next();
+      if (page.length === 0) break;
+      for (const m of page) {
+        const e = inspect(m, decode, mask);
+        if ((o.reason !== undefined && e.reason !== o.reason) || listed >= o.max) continue;
+        listed++;
+        if (e.error) {
+          unreadable++;
+          ctx.log.warn({ messageId: e.id, dlqMessageId: e.dlqMessageId, failure: e.error.failure }, `dead letter cannot be read: ${e.error.message}`);
+        }
+        each(e);
+      }
+    }
+  });
+  return { listed, unreadable };
+}
+
 function listCommand(dlq: Command): void {
   const cmd = dlq
     .command('list')
@@ -90,43 +140,12 @@ function listCommand(dlq: Command): void {
   cmd.action(async (opts: { max: number; reason?: string; json?: boolean }) => {
     const ctx = createContext(configFrom(cmd));
     try {
-      const keyring = await ctx.keyring();
-      const decode = createDeadLetterDecoder(keyring);
-      const mask = createBodyMasker(await ctx.masker(), parseFieldMap(ctx.config.fieldMap));
+      await ctx.masker();
       const { dlqUrl, visible } = await dlqOf(ctx, 'dlq list');
-      const browser = browseQueue(ctx.sqs(), dlqUrl);
       const rows: Record<string, unknown>[] = [];
-      let listed = 0;
-      let unreadable = 0;
-      await releasingOnStop(browser, async (signal) => {
-        while (listed < opts.max && !signal.aborted) {
-          const page = await browser.next();
-          if (page.length === 0) break;
-          for (const m of page) {
-            const e = inspect(m, decode, mask);
-            if (opts.reason !== undefined && e.reason !== opts.reason) continue;
-            if (listed >= opts.max) continue;
-            listed++;
-            if (e.error) {
-              unreadable++;
-              ctx.log.warn({ messageId: e.id, dlqMessageId: e.dlqMessageId, failure: e.error.failure }, `dead letter cannot be read: ${e.error.message}`);
-            }
-            if (opts.json) {
-              process.stdout.write(`${safeJson(entryJson(e, PREVIEW_JSON))}\n`);
-              continue;
-            }
-            const b = bodyText(e, PREVIEW_TEXT);
-            rows.push({
-              id: e.id,
-              reason: e.reason ?? '(redrive policy)',
-              field: e.field ?? '',
-              time: e.time?.replace(/\.\d{3}Z$/, 'Z') ?? '',
-              bytes: e.bodyBytes?.toLocaleString('en-US') ?? '?',
-              body: e.encoding === 'raw' ? 'raw' : 'encrypted',
-              masked: b.note ? `(${b.note.replace(/ \(it may hold.*$/, `; \`dlq show ${e.id} --reveal\``)})` : b.text,
-            });
-          }
-        }
+      const { listed, unreadable } = await scanDeadLetters(ctx, dlqUrl, opts, (e) => {
+        if (opts.json) process.stdout.write(`${safeJson(entryJson(e, PREVIEW_JSON))}\n`);
+        else rows.push(listRow(e));
       });
       const more = listed >= opts.max && visible > listed ? `; about ${(visible - listed).toLocaleString('en-US')} more in the queue: --max to list more` : '';
       const fifo = dlqUrl.endsWith('.fifo') ? ' (on a FIFO queue, only the first messages of each group: SQS gives out the rest once those are gone)' : '';
@@ -134,7 +153,7 @@ function listCommand(dlq: Command): void {
       if (opts.json) {
         process.stderr.write(`${escapeControl(summary)}\n`);
       } else {
-        if (rows.length > 0) process.stdout.write(`${formatTable(rows, ['id', 'reason', 'field', 'time', 'bytes', 'body', 'masked'])}\n`);
+        if (rows.length > 0) process.stdout.write(`${formatTable(rows, LIST_COLUMNS)}\n`);
         process.stdout.write(`${summary}\n`);
       }
     } finally {
