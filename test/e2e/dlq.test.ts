@@ -7,9 +7,9 @@ import { createDeadLetterDecoder, createDeadLetterEncoder, ENVELOPE_PREFIX } fro
 import { loadKeyring } from '../../src/masking/keyring.js';
 import { createMasker } from '../../src/masking/masker.js';
 import type { SqsClient } from '../../src/source/client.js';
-import { createQueue, sendMessages } from '../../src/source/queue.js';
+import { createQueue, queueDepth, sendMessages } from '../../src/source/queue.js';
 import { sendBodies } from '../../src/source/send.js';
-import { lastJson, runCli } from '../helpers/cli.js';
+import { lastJson, runCli, startCli } from '../helpers/cli.js';
 import { attributesOf, dumpAllTables, sdkClient, sdkReadAll, sdkSend } from '../helpers/dlq.js';
 import { depth, freshDatabase, freshQueues, query, sampleBodies, sqsClient, TEST_KEY, testKey } from '../helpers/services.js';
 
@@ -242,6 +242,29 @@ describe('DLQ_BODY=raw, and dead letters from before encryption', () => {
       expect((await sdkReadAll(sdk, queueUrl)).map((m) => m.Body).sort()).toEqual([PII_REJECTS[0], PII_REJECTS[2]].sort());
     } finally {
       sdk.destroy();
+      await sqs.destroy();
+    }
+  });
+});
+
+describe('dlq list on a large DLQ', () => {
+  it('a SIGINT stops a long listing with 130, and every message it held is visible again', async () => {
+    const sqs = sqsClient();
+    try {
+      const { queueUrl, dlqUrl } = await freshQueues(sqs);
+      await sendBodies(sqs, dlqUrl, Array.from({ length: 10_000 }, (_, i) => `{"n":${i}}`));
+      const env = { SQS_QUEUE_URL: queueUrl, SQS_DLQ_URL: dlqUrl, PII_KEY: TEST_KEY };
+      const { child, done } = startCli(['dlq', 'list', '--json', '--max', '100000'], env);
+      await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+      child.kill('SIGINT');
+      const r = await done;
+      expect(r.code).toBe(130);
+      expect(r.stderr).toMatch(/interrupted by SIGINT: listed [\d,]+ dead letters from .*; none consumed/);
+      const listed = ndjson(r.stdout).length;
+      expect(listed).toBeGreaterThan(0);
+      expect(listed).toBeLessThan(10_000);
+      expect(await queueDepth(sqs, dlqUrl)).toMatchObject({ visible: 10_000, inFlight: 0 });
+    } finally {
       await sqs.destroy();
     }
   });

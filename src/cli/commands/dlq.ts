@@ -45,7 +45,7 @@ export async function dlqOf(ctx: AppContext, what: string): Promise<{ dlqUrl: st
  * messages it holds visible again, and then exits 130/143. A second signal exits at once (they reappear after
  * their hold).
  */
-export async function releasingOnStop<T>(browser: Browser, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function releasingOnStop<T>(browser: Browser, work: (signal: AbortSignal) => Promise<T>, stopped?: (signal: StopSignal) => void): Promise<T> {
   const stop = new AbortController();
   let stoppedBy: StopSignal | undefined;
   const restore = handleStopSignals((signal, nth) => {
@@ -58,7 +58,10 @@ export async function releasingOnStop<T>(browser: Browser, work: (signal: AbortS
   } finally {
     await browser.release().catch(() => 0);
     restore();
-    if (stoppedBy) process.exitCode = signalExitCode(stoppedBy);
+    if (stoppedBy) {
+      process.exitCode = signalExitCode(stoppedBy);
+      stopped?.(stoppedBy);
+    }
   }
 }
 
@@ -102,12 +105,13 @@ export async function scanDeadLetters(
   dlqUrl: string,
   o: { max: number; reason?: string | undefined },
   each: (e: DeadLetterEntry) => void,
-): Promise<{ listed: number; unreadable: number }> {
+): Promise<{ listed: number; unreadable: number; interrupted?: StopSignal }> {
   const decode = createDeadLetterDecoder(await ctx.keyring());
   const mask = createBodyMasker(await ctx.masker(), parseFieldMap(ctx.config.fieldMap));
   const browser = browseQueue(ctx.sqs(), dlqUrl);
   let listed = 0;
   let unreadable = 0;
+  let interrupted: StopSignal | undefined;
   await releasingOnStop(browser, async (signal) => {
     while (listed < o.max && !signal.aborted) {
       const page = await browser.next();
@@ -123,8 +127,8 @@ export async function scanDeadLetters(
         each(e);
       }
     }
-  });
-  return { listed, unreadable };
+  }, (signal) => (interrupted = signal));
+  return { listed, unreadable, ...(interrupted ? { interrupted } : {}) };
 }
 
 function listCommand(dlq: Command): void {
@@ -143,13 +147,13 @@ function listCommand(dlq: Command): void {
       await ctx.masker();
       const { dlqUrl, visible } = await dlqOf(ctx, 'dlq list');
       const rows: Record<string, unknown>[] = [];
-      const { listed, unreadable } = await scanDeadLetters(ctx, dlqUrl, opts, (e) => {
+      const { listed, unreadable, interrupted } = await scanDeadLetters(ctx, dlqUrl, opts, (e) => {
         if (opts.json) process.stdout.write(`${safeJson(entryJson(e, PREVIEW_JSON))}\n`);
         else rows.push(listRow(e));
       });
       const more = listed >= opts.max && visible > listed ? `; about ${(visible - listed).toLocaleString('en-US')} more in the queue: --max to list more` : '';
       const fifo = dlqUrl.endsWith('.fifo') ? ' (on a FIFO queue, only the first messages of each group: SQS gives out the rest once those are gone)' : '';
-      const summary = `listed ${listed.toLocaleString('en-US')} dead letter${listed === 1 ? '' : 's'} from ${dlqUrl}${more}${fifo}; none consumed${unreadable ? `; ${unreadable} cannot be read (see the log lines above)` : ''}`;
+      const summary = `${interrupted ? `interrupted by ${interrupted}: ` : ''}listed ${listed.toLocaleString('en-US')} dead letter${listed === 1 ? '' : 's'} from ${dlqUrl}${more}${fifo}; none consumed${unreadable ? `; ${unreadable} cannot be read (see the log lines above)` : ''}`;
       if (opts.json) {
         process.stderr.write(`${escapeControl(summary)}\n`);
       } else {
