@@ -110,7 +110,7 @@ function subkeys(keyring: Keyring): (version: number) => KeyObject | undefined {
   };
 }
 
-function seal(key: KeyObject, version: number, body: string, meta: DeadLetterMeta): { envelope: string; compressed: boolean; bytes: number } {
+function seal(key: KeyObject, version: number, body: string, meta: DeadLetterMeta): { envelope: string; header: Header } {
   const plain = Buffer.from(body, 'utf8');
   const packed = brotliCompressSync(plain, {
     params: { [zlib.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT, [zlib.BROTLI_PARAM_SIZE_HINT]: plain.length },
@@ -122,7 +122,7 @@ function seal(key: KeyObject, version: number, body: string, meta: DeadLetterMet
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(Buffer.from(ad, 'ascii'));
   const sealed = Buffer.concat([nonce, cipher.update(compressed ? packed : plain), cipher.final(), cipher.getAuthTag()]);
-  return { envelope: `${ad}.${sealed.toString('base64url')}`, compressed, bytes: plain.length };
+  return { envelope: `${ad}.${sealed.toString('base64url')}`, header };
 }
 
 /**
@@ -143,23 +143,36 @@ export function createDeadLetterEncoder(keyring: Keyring, mode: DlqBodyMode): De
       try {
         plain = open({ body }).body;
       } catch {
-        return { body, attributes: { ...attributes } };
+        // Not for this keyring: sent on as the dead letter it was, with the attributes its header names.
+        const h = peekHeader(body);
+        return { body, attributes: h ? headerAttributes(h) : { ...attributes } };
       }
     }
     const version = keyring.primary;
     const key = keyOf(version);
     if (!key) throw new RangeError(`no key with version ${version} in the keyring`);
     const s = seal(key, version, plain, meta);
-    return {
-      body: s.envelope,
-      attributes: {
-        ...common,
-        [DLQ_ATTR.bodyBytes]: number(s.bytes),
-        [DLQ_ATTR.encoding]: s.compressed ? ENCODING.encryptedBrotli : ENCODING.encrypted,
-        [DLQ_ATTR.keyVersion]: number(version),
-      },
-    };
+    return { body: s.envelope, attributes: { ...attributes, ...headerAttributes(s.header) } };
   };
+}
+
+/** The readable attributes of an encrypted dead letter: what its header says. */
+function headerAttributes(h: Header): DeadLetterAttributes {
+  return {
+    [DLQ_ATTR.reason]: h.r,
+    [DLQ_ATTR.sourceMessageId]: h.id,
+    ...(h.f ? { [DLQ_ATTR.field]: h.f } : {}),
+    [DLQ_ATTR.bodyBytes]: number(h.n),
+    [DLQ_ATTR.encoding]: h.z === 'br' ? ENCODING.encryptedBrotli : ENCODING.encrypted,
+    [DLQ_ATTR.keyVersion]: number(h.k),
+  };
+}
+
+/** The header of an encrypted dead letter, unauthenticated (to copy it, never to trust it), or undefined. */
+function peekHeader(body: string): Header | undefined {
+  const rest = body.slice(ENVELOPE_PREFIX.length);
+  const dot = rest.indexOf('.');
+  return dot > 0 ? parseHeader(rest.slice(0, dot)) : undefined;
 }
 
 /** A received dead letter: its body and (when asked for) its message attributes. */
