@@ -96,7 +96,7 @@ describe('dead letters without raw PII (DLQ_BODY=encrypted, the default)', () =>
     const listed = ndjson(json.stdout);
     expect(listed).toHaveLength(5);
     const nested = listed.find((e) => e.body?.includes('"dlq-3"'));
-    expect(nested).toMatchObject({ reason: 'missing_field', field: 'ip', encoding: 'aes-256-gcm+brotli', bodyBytes: Buffer.byteLength(PII_REJECTS[2] ?? '') });
+    expect(nested).toMatchObject({ reason: 'missing_field', field: 'ip', encoding: 'aes-256-gcm', bodyBytes: Buffer.byteLength(PII_REJECTS[2] ?? '') });
     expect(JSON.parse(nested?.body ?? '{}')).toEqual({ user_id: 'dlq-3', device_type: 'ios', net: { ip: masker.mask('ip', '198.51.100.78') }, device_id: masker.mask('device_id', '731-55-0194'), locale: null, app_version: '1.0' });
     expect(JSON.parse(listed.find((e) => e.body?.includes('"dlq-2"'))?.body ?? '{}')).toMatchObject({ ip_address: masker.mask('ip', '198.51.100.77') });
     const unparseable = listed.find((e) => e.reason === 'invalid_json');

@@ -24,7 +24,9 @@ const PREVIEW_JSON = 1000;
 
 export const positiveInt = (max: number) => (v: string): number => {
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > max) throw new InvalidArgumentError(`must be a whole number from 1 to ${max}`);
+  if (!/^\d+$/.test(v) || n < 1 || n > max) {
+    throw new InvalidArgumentError(max >= Number.MAX_SAFE_INTEGER ? 'must be a whole number, 1 or more' : `must be a whole number from 1 to ${max.toLocaleString('en-US')}`);
+  }
   return n;
 };
 
