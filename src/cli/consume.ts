@@ -1,3 +1,4 @@
+import { acceptingDeadLetters, createDeadLetterEncoder } from '../dlq/codec.js';
 import { createPipeline, type Pipeline, type Summary } from '../pipeline/pipeline.js';
 import type { PipelineEvents } from '../pipeline/events.js';
 import { flushRepeats } from '../observability/repeat.js';
@@ -122,8 +123,12 @@ export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Outco
 
   try {
     const masker = await ctx.masker();
-    const transform = createTransformer(masker, parseFieldMap(c.fieldMap));
+    const keyring = await ctx.keyring();
+    const transform = acceptingDeadLetters(createTransformer(masker, parseFieldMap(c.fieldMap)), keyring);
     await preflightConsumer(ctx);
+    if (c.dlqUrl && c.dlqBody === 'raw') {
+      log.warn({ dlqBody: 'raw' }, 'DLQ_BODY=raw: rejected messages go to the DLQ with their original body, raw ip and device_id included; whoever can read the DLQ sees them (docs/privacy.md)');
+    }
     pipeline = createPipeline({
       sqs: ctx.sqs(),
       pool: ctx.pool(),
@@ -132,6 +137,7 @@ export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Outco
       ...(o.events ? { events: o.events } : {}),
       queueUrl: c.queueUrl,
       dlqUrl: c.dlqUrl,
+      encodeDeadLetter: c.dlqUrl ? createDeadLetterEncoder(keyring, c.dlqBody) : undefined,
       receivers: c.receivers,
       waitTimeSeconds: o.untilEmpty ? c.drainWaitTimeSeconds : c.waitTimeSeconds,
       visibilityTimeoutSeconds: c.visibilityTimeoutSeconds,

@@ -12,5 +12,5 @@ export const escapeControl = (s: string): string =>
   s.replace(UNSAFE, (c) => (c.charCodeAt(0) < 0x100 ? `\\x${hex(c).padStart(2, '0')}` : `\\u${hex(c).padStart(4, '0')}`));
 
 /** JSON.stringify, with the controls it leaves raw (DEL, C1, bidi marks) written as \u escapes too: same value, safe on a terminal. */
-export const safeJson = (value: unknown): string =>
-  JSON.stringify(value).replace(UNSAFE, (c) => `\\u${hex(c).padStart(4, '0')}`);
+export const safeJson = (value: unknown, space?: number): string =>
+  JSON.stringify(value, null, space).replace(UNSAFE, (c) => (c === '\n' ? c : `\\u${hex(c).padStart(4, '0')}`));

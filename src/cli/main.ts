@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   rekey: async () => (await import('./commands/rekey.js')).rekeyCommand,
   report: async () => (await import('./commands/report.js')).reportCommand,
   doctor: async () => (await import('./commands/doctor.js')).doctorCommand,
+  dlq: async () => (await import('./commands/dlq.js')).dlqCommand,
   redrive: async () => (await import('./commands/redrive.js')).redriveCommand,
 };
 

@@ -28,9 +28,11 @@ export function configFrom(cmd: Command, env: Env = process.env): Config {
 }
 
 export const SOURCE_KEYS: readonly SettingKey[] = ['queueUrl', 'dlqUrl', 'sqsEndpoint', 'region', 'sqsTimeoutMs'];
+/** What the dead-letter commands (`dlq`, `redrive`) need besides the queues: the keyring, and how to mask a body for display. */
+export const DLQ_KEYS: readonly SettingKey[] = ['piiKeyFile', 'piiKeyringFile', 'piiMaskMode', 'piiContext', 'strictKeyFiles', 'fieldMap', 'logLevel'];
 export const SINK_KEYS: readonly SettingKey[] = ['databaseUrl', 'databaseUrlFile', 'allowUnverifiedTls'];
 export const KEY_KEYS: readonly SettingKey[] = ['piiKeyFile', 'piiKeyringFile', 'piiMaskMode', 'piiContext', 'strictKeyFiles'];
 export const PIPELINE_KEYS: readonly SettingKey[] = [
-  ...SOURCE_KEYS, ...SINK_KEYS, ...KEY_KEYS, 'receivers', 'visibilityTimeoutSeconds', 'maxInFlight', 'batchSize',
+  ...SOURCE_KEYS, 'dlqBody', ...SINK_KEYS, ...KEY_KEYS, 'receivers', 'visibilityTimeoutSeconds', 'maxInFlight', 'batchSize',
   'batchMaxAgeMs', 'sinkConcurrency', 'shutdownTimeoutMs', 'fieldMap', 'logLevel',
 ];

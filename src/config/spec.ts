@@ -23,6 +23,10 @@ export const SETTINGS = {
     env: 'SQS_DLQ_URL', flag: '--dlq-url <url>', default: undefined, schema: url.optional(),
     doc: 'Dead-letter queue for rejected messages. Unset: rejects stay on the source queue for its own redrive policy.',
   },
+  dlqBody: {
+    env: 'DLQ_BODY', flag: '--dlq-body <mode>', default: 'encrypted', schema: z.enum(['encrypted', 'raw']),
+    doc: "`encrypted`: a dead letter's body is compressed and encrypted (AES-256-GCM) under the keyring's `dlq` subkey, so the DLQ holds no readable ip or device_id; read it with `login-etl dlq list` / `dlq show`. `raw`: the original body, PII included (docs/privacy.md).",
+  },
   sqsEndpoint: {
     env: 'AWS_ENDPOINT_URL_SQS', alsoEnv: ['AWS_ENDPOINT_URL'], flag: '--endpoint <url>', default: undefined,
     schema: url.optional(),

@@ -2,6 +2,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/load.js';
+import { acceptingDeadLetters, createDeadLetterEncoder, type DeadLetterEncoder } from '../dlq/codec.js';
 import { loadKeyring } from '../masking/keyring.js';
 import { createMasker } from '../masking/masker.js';
 import { createLogger } from '../observability/logger.js';
@@ -11,7 +12,7 @@ import { createPool } from '../sink/pool.js';
 import { writeSplitting } from '../sink/split.js';
 import { writeRows, type LedgerRow } from '../sink/writer.js';
 import { createSqsClient, type SqsClient } from '../source/client.js';
-import { chunk, sendDeadLetters } from '../source/queue.js';
+import { chunk, sendMessages } from '../source/queue.js';
 import { parseFieldMap } from '../transform/mapping.js';
 import { createTransformer, type Transformer } from '../transform/transform.js';
 import type { Rejection } from '../transform/validate.js';
@@ -23,6 +24,8 @@ export interface LambdaDeps {
   /** With a DLQ, rejects are sent there and reported as processed; without, they are reported as failures. */
   sqs?: SqsClient;
   dlqUrl?: string | undefined;
+  /** Builds each dead letter (src/dlq/codec.ts: encrypted or raw); default: the body unchanged. */
+  encodeDeadLetter?: DeadLetterEncoder | undefined;
 }
 
 /**
@@ -64,7 +67,11 @@ async function deadLetter(d: LambdaDeps, rejects: { record: SQSRecord; r: Reject
   }
   for (const group of chunk(rejects)) {
     try {
-      const failed = await sendDeadLetters(d.sqs, d.dlqUrl, group.map(({ record, r }) => ({ body: record.body, reason: r.reason, sourceMessageId: record.messageId })));
+      const letters = group.map(({ record, r }) => {
+        const attributes = { reason: r.reason, source_message_id: record.messageId };
+        return d.encodeDeadLetter?.(record.body, attributes, { sourceMessageId: record.messageId, reason: r.reason, field: r.field }) ?? { body: record.body, attributes };
+      });
+      const failed = await sendMessages(d.sqs, d.dlqUrl, letters);
       for (const f of failed) failures.add(group[Number(f.id)]?.record.messageId ?? '');
     } catch {
       for (const { record } of group) failures.add(record.messageId);
@@ -81,11 +88,14 @@ async function build(): Promise<(event: SQSEvent) => Promise<SQSBatchResponse>> 
   const keyring = await loadKeyring(config, { warn: (m) => log.warn(m) });
   const connection = resolveConnection(config);
   for (const w of connection.warnings) log.warn(w);
+  if (config.dlqUrl && config.dlqBody === 'raw') log.warn({ dlqBody: 'raw' }, 'DLQ_BODY=raw: rejected messages go to the DLQ with their original body, raw ip and device_id included (docs/privacy.md)');
   return createHandler({
     pool: createPool({ connection, max: 1 }),
-    transform: createTransformer(createMasker(keyring, config.piiMaskMode, { context: config.piiContext }), parseFieldMap(config.fieldMap)),
+    transform: acceptingDeadLetters(createTransformer(createMasker(keyring, config.piiMaskMode, { context: config.piiContext }), parseFieldMap(config.fieldMap)), keyring),
     log,
-    ...(config.dlqUrl ? { sqs: createSqsClient(config, process.env, { connections: 4, timeoutMs: config.sqsTimeoutMs, log }), dlqUrl: config.dlqUrl } : {}),
+    ...(config.dlqUrl
+      ? { sqs: createSqsClient(config, process.env, { connections: 4, timeoutMs: config.sqsTimeoutMs, log }), dlqUrl: config.dlqUrl, encodeDeadLetter: createDeadLetterEncoder(keyring, config.dlqBody) }
+      : {}),
   });
 }
 

@@ -3,9 +3,15 @@ import { hostname, userInfo } from 'node:os';
 import type { Logger } from 'pino';
 
 export interface AuditRecord {
-  action: 'reveal' | 'rekey';
+  action: 'reveal' | 'rekey' | 'dlq-reveal';
   field?: string;
-  tokens: number;
+  /** reveal, rekey: tokens handled. */
+  tokens?: number;
+  /** dlq-reveal: the dead letter shown (its source message id and DLQ message id), its queue and reject reason. */
+  messageId?: string;
+  dlqMessageId?: string;
+  queue?: string;
+  rejectReason?: string | null;
   outcome: 'ok' | 'refused' | 'incomplete';
   reason?: string;
   /** rekey: rows left unchanged because a token did not decrypt. */

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import type { DeadLetterEncoder } from '../dlq/codec.js';
 import type { SqsClient } from '../source/client.js';
 import { sqsErrorCode } from '../source/errors.js';
 import type { Transformer } from '../transform/transform.js';
@@ -30,6 +31,8 @@ export interface PipelineOptions {
   events?: PipelineEvents;
   queueUrl: string;
   dlqUrl?: string | undefined;
+  /** Builds each dead letter's body and attributes (src/dlq/codec.ts); default: the original body, unchanged. */
+  encodeDeadLetter?: DeadLetterEncoder | undefined;
   receivers: number;
   waitTimeSeconds: number;
   visibilityTimeoutSeconds: number;
@@ -143,6 +146,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     retryBaseMs: o.retryBaseMs,
     retryMaxMs: o.retryMaxMs,
     ack,
+    encode: o.encodeDeadLetter,
     leave(msg) {
       endOfQueue?.leftBehind(msg.id);
       tracker.release([msg.handle]);

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { DeadLetterEncoder } from '../dlq/codec.js';
 import type { SqsClient } from '../source/client.js';
 import { classifySqsError, sqsConfigError, sqsErrorCode, sqsRepeatKey } from '../source/errors.js';
 import { chunk, sendMessages, type BatchFailure, type OutgoingMessage } from '../source/queue.js';
@@ -22,6 +23,8 @@ export interface RejectsOptions {
   ack: (handles: string[]) => Promise<void>;
   /** A message left on the source queue: stop tracking it (it reappears after its visibility timeout). */
   leave: (msg: Received) => void;
+  /** Builds each dead letter's body and attributes (src/dlq/codec.ts: encrypted or raw); default: the body unchanged. */
+  encode?: DeadLetterEncoder | undefined;
 }
 
 export interface Rejects {
@@ -38,9 +41,10 @@ interface Pending {
   r: Rejection;
 }
 
-/** The DLQ message for a reject: the original body, unchanged, with `reason` and `source_message_id` attributes. */
-export function deadLetterOf(p: Pending): OutgoingMessage {
-  return { body: p.msg.body, attributes: { reason: p.r.reason, source_message_id: p.msg.id } };
+/** The DLQ message for a reject: the body as the encoder makes it (default: unchanged), with `reason` and `source_message_id` attributes. */
+export function deadLetterOf(p: Pending, encode?: DeadLetterEncoder): OutgoingMessage {
+  const attributes = { reason: p.r.reason, source_message_id: p.msg.id };
+  return encode ? encode(p.msg.body, attributes, { sourceMessageId: p.msg.id, reason: p.r.reason, field: p.r.field }) : { body: p.msg.body, attributes };
 }
 
 /** SendMessageBatch calls for pending dead letters: up to 10 entries each. */
@@ -76,7 +80,7 @@ export function createRejects(o: RejectsOptions): Rejects {
       if (o.life.abandon.aborted) return leave(todo.map((p) => p.msg));
       let failed: BatchFailure[];
       try {
-        failed = await sendMessages(o.sqs, dlqUrl, todo.map(deadLetterOf));
+        failed = await sendMessages(o.sqs, dlqUrl, todo.map((p) => deadLetterOf(p, o.encode)));
       } catch (err) {
         events.emit('failure', 'sqs', sqsErrorCode(err));
         const kind = classifySqsError(err);

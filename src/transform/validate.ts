@@ -108,11 +108,14 @@ export interface Rejection {
   reason: RejectReason;
   /** Safe to log: names the field and the rule, never the value. */
   detail: string;
+  /** The column the rule belongs to, when the reject names one (dead letters carry it as an attribute). */
+  field?: SourceColumn;
 }
 
-export const rejection = (reason: RejectReason, field?: string): Rejection => ({
+export const rejection = (reason: RejectReason, field?: SourceColumn): Rejection => ({
   reason,
   detail: field ? `${field}: ${HUMAN[reason]}` : HUMAN[reason],
+  ...(field ? { field } : {}),
 });
 
 /** Validates mapped fields; the first problem becomes the message's single reject reason. */

@@ -73,9 +73,9 @@ describe('transform', () => {
 
   it('reports the first problem in column order, naming its field', () => {
     const r = transform(body({ device_type: 7, ip: 'nope', app_version: 'x' }), TS);
-    expect(r).toEqual({ ok: false, rejection: { reason: 'invalid_type', detail: 'device_type: field has the wrong type (expected a string)' } });
+    expect(r).toEqual({ ok: false, rejection: { reason: 'invalid_type', detail: 'device_type: field has the wrong type (expected a string)', field: 'device_type' } });
     const s = transform(body({ device_type: '', user_id: undefined }), TS);
-    expect(!s.ok && s.rejection).toEqual({ reason: 'missing_field', detail: 'user_id: required field is missing or null' });
+    expect(!s.ok && s.rejection).toEqual({ reason: 'missing_field', detail: 'user_id: required field is missing or null', field: 'user_id' });
   });
 
   it('checks text before length: a long field with a NUL is invalid_text', () => {

@@ -11,6 +11,7 @@ import { createContext } from '../context.js';
 import { formatTable } from '../output.js';
 import { handleStopSignals, ownStopSignals, signalExitCode } from '../signals.js';
 import { drainWith } from './drain.js';
+import { LIST_COLUMNS, listRow, scanDeadLetters } from './dlq.js';
 import { buildReport, formatReport } from './report.js';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
@@ -75,6 +76,12 @@ export function demoCommand(program: Command): void {
           say(formatTable(sample.rows as Record<string, unknown>[]));
           say();
           say(formatReport(await buildReport(ctx.pool(), 5)));
+          const dead: Record<string, unknown>[] = [];
+          await scanDeadLetters(ctx, dlqUrl, { max: 5 }, (e) => dead.push(listRow(e)));
+          if (dead.length > 0) {
+            say('The dead-letter queue holds the malformed events encrypted; `login-etl dlq list` shows them with tokens:');
+            say(formatTable(dead, LIST_COLUMNS.filter((c) => c !== 'time' && c !== 'body')));
+          }
           say('Demo finished; the embedded services are being removed. Next: `login-etl --help`, README.md.');
         } finally {
           await ctx.close();

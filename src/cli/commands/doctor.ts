@@ -66,7 +66,8 @@ async function runChecks(ctx: AppContext): Promise<Check[]> {
   }, (e) => describeSqsError(e, c.queueUrl));
   if (c.dlqUrl) {
     const dlq = c.dlqUrl;
-    await attempt('SQS dead-letter queue', async () => `${dlq}: ~${(await queueDepth(ctx.sqs(), dlq)).visible} messages`, (e) => describeSqsError(e, dlq));
+    const bodies = c.dlqBody === 'raw' ? 'bodies raw (DLQ_BODY=raw: readable ip and device_id)' : 'bodies encrypted (`login-etl dlq list` reads them)';
+    await attempt('SQS dead-letter queue', async () => `${dlq}: ~${(await queueDepth(ctx.sqs(), dlq)).visible} messages; ${bodies}`, (e) => describeSqsError(e, dlq));
   } else {
     checks.push({ check: 'SQS dead-letter queue', result: 'skip', detail: 'SQS_DLQ_URL not set: rejects stay on the source queue' });
   }

@@ -1,34 +1,56 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../config/errors.js';
-import { deleteMessages, receiveMessages } from '../../source/queue.js';
-import { sendBodies } from '../../source/send.js';
+import { createDeadLetterDecoder } from '../../dlq/codec.js';
+import { redrive } from '../../dlq/redrive.js';
+import { LoginEtlError } from '../../errors.js';
 import { createContext, preflightQueue } from '../context.js';
-import { addSettingOptions, configFrom, SOURCE_KEYS } from '../options.js';
+import { addSettingOptions, configFrom, DLQ_KEYS, SOURCE_KEYS } from '../options.js';
+import { handleStopSignals, signalExitCode, type StopSignal } from '../signals.js';
+import { positiveInt, reasonOption } from './dlq.js';
 
 export function redriveCommand(program: Command): void {
   const cmd = program
     .command('redrive')
-    .description('Move dead-lettered messages back to the source queue (after fixing what rejected them).')
-    .option('--max <n>', 'move at most this many', (v) => Math.max(1, Number.parseInt(v, 10) || 1), Number.MAX_SAFE_INTEGER);
-  addSettingOptions(cmd, [...SOURCE_KEYS, 'logLevel']);
-  cmd.action(async (opts: { max: number }) => {
+    .description(
+      'Move dead-lettered messages back to the source queue (after fixing what rejected them): encrypted bodies are decrypted first, FIFO group ids kept. What cannot be decrypted stays in the DLQ, and the command exits 1.',
+    )
+    .option('--max <n>', 'move at most this many', positiveInt(Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER)
+    .option('--reason <reason>', 'move only dead letters with this reject reason', reasonOption);
+  addSettingOptions(cmd, [...SOURCE_KEYS, ...DLQ_KEYS.filter((k) => k !== 'fieldMap' && k !== 'piiMaskMode')]);
+  cmd.action(async (opts: { max: number; reason?: string }) => {
     const ctx = createContext(configFrom(cmd));
     const { queueUrl, dlqUrl } = ctx.config;
     if (!dlqUrl) throw new ConfigError('redrive needs SQS_DLQ_URL (--dlq-url): the queue to move messages from', 'SQS_DLQ_URL');
+    const stop = new AbortController();
+    let stoppedBy: StopSignal | undefined;
+    const restore = handleStopSignals((signal, nth) => {
+      if (nth > 1) process.exit(signalExitCode(signal));
+      stoppedBy = signal;
+      stop.abort();
+    });
     try {
+      // Raw dead letters need no key: without one, only encrypted bodies are refused (and named).
+      const keyring = await ctx.keyring().catch((err: unknown) => {
+        if (err instanceof LoginEtlError && err.code === 'ETL_ERR_KEY_MISSING') return undefined;
+        throw err;
+      });
+      const decode = createDeadLetterDecoder(keyring);
       await preflightQueue(ctx, dlqUrl);
       await preflightQueue(ctx);
-      let moved = 0;
-      while (moved < opts.max) {
-        const msgs = (await receiveMessages(ctx.sqs(), dlqUrl, { waitTimeSeconds: 1, visibilityTimeoutSeconds: 60 })).slice(0, opts.max - moved);
-        if (msgs.length === 0) break;
-        // Send first, then delete: a crash in between can leave a copy in the DLQ, but never loses a message.
-        await sendBodies(ctx.sqs(), queueUrl, msgs.map((m) => m.Body ?? ''));
-        const failed = await deleteMessages(ctx.sqs(), dlqUrl, msgs.map((m) => m.ReceiptHandle ?? ''));
-        moved += msgs.length - failed.length;
+      const r = await redrive({ sqs: ctx.sqs(), dlqUrl, queueUrl, max: opts.max, reason: opts.reason, decode, log: ctx.log, signal: stop.signal });
+      process.stdout.write(`moved ${r.moved} messages from ${dlqUrl} to ${queueUrl}${stoppedBy ? ` (interrupted by ${stoppedBy})` : ''}\n`);
+      const left = Object.entries(r.skipped);
+      if (stoppedBy) {
+        process.exitCode = signalExitCode(stoppedBy);
+      } else if (left.length > 0) {
+        const n = left.reduce((a, [, c]) => a + c, 0);
+        throw new LoginEtlError(
+          'ETL_ERR_DLQ_REDRIVE_INCOMPLETE',
+          `redrive incomplete: ${n} dead letter${n === 1 ? '' : 's'} stayed in the DLQ (${left.map(([why, c]) => `${why} ${c}`).join(', ')}); the log lines above name them. A body that does not decrypt needs the key version it was written with (keyring) or was altered`,
+        );
       }
-      process.stdout.write(`moved ${moved} messages from ${dlqUrl} to ${queueUrl}\n`);
     } finally {
+      restore();
       await ctx.close();
     }
   });

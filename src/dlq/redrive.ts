@@ -1,0 +1,167 @@
+import type { Logger } from 'pino';
+import { backoffMs, sleep } from '../pipeline/backoff.js';
+import type { SqsClient } from '../source/client.js';
+import { classifySqsError, sqsConfigError, sqsErrorCode } from '../source/errors.js';
+import { deleteMessages, SQS_BATCH_LIMIT, sendMessages, type OutgoingMessage } from '../source/queue.js';
+import { browseQueue } from './browse.js';
+import type { DecodedDeadLetter, DeadLetterInput } from './codec.js';
+import { inspect, type DeadLetterEntry } from './inspect.js';
+
+export interface RedriveOptions {
+  sqs: SqsClient;
+  dlqUrl: string;
+  queueUrl: string;
+  /** Move at most this many. */
+  max: number;
+  /** Only dead letters with this reason. */
+  reason?: string | undefined;
+  decode: (m: DeadLetterInput) => DecodedDeadLetter;
+  log: Logger;
+  /** Aborted: stop after the batch in hand (what was not moved is made visible again). */
+  signal?: AbortSignal;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+export interface RedriveResult {
+  moved: number;
+  /** Dead letters left in the DLQ: undecryptable (by failure), or refused by the source queue (by SQS code). */
+  skipped: Record<string, number>;
+  /** Moved, but the DLQ copy could not be deleted: it will be redriven again (a duplicate on the source). */
+  notDeleted: number;
+}
+
+/** Bytes SQS counts for a message: its body and its attributes' names, types and values (UTF-8). */
+export function messageBytes(m: OutgoingMessage): number {
+  let n = Buffer.byteLength(m.body);
+  for (const [k, v] of Object.entries(m.attributes ?? {})) {
+    n += Buffer.byteLength(k) + (typeof v === 'string' ? 6 + Buffer.byteLength(v) : Buffer.byteLength(v.DataType) + Buffer.byteLength(v.StringValue ?? v.BinaryValue ?? ''));
+  }
+  return n;
+}
+
+/** SendMessageBatch groups: at most 10 entries and `maxBytes` in all; one larger than `maxBytes` alone goes to `tooLarge`. */
+export function sizeBatches<T extends { out: OutgoingMessage }>(items: readonly T[], maxBytes: number): { batches: T[][]; tooLarge: T[] } {
+  const batches: T[][] = [];
+  const tooLarge: T[] = [];
+  let cur: T[] = [];
+  let bytes = 0;
+  for (const it of items) {
+    const n = messageBytes(it.out);
+    if (n > maxBytes) {
+      tooLarge.push(it);
+      continue;
+    }
+    if (cur.length === SQS_BATCH_LIMIT || bytes + n > maxBytes) {
+      batches.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(it);
+    bytes += n;
+  }
+  if (cur.length > 0) batches.push(cur);
+  return { batches, tooLarge };
+}
+
+/** The source queue's MaximumMessageSize (also the most a batch may carry, on every SQS version); 256 KiB if unknown. */
+async function maxMessageBytes(sqs: SqsClient, queueUrl: string): Promise<number> {
+  try {
+    const out = await sqs.call<{ Attributes?: Record<string, string> }>('GetQueueAttributes', { QueueUrl: queueUrl, AttributeNames: ['MaximumMessageSize'] });
+    const n = Number(out.Attributes?.MaximumMessageSize);
+    return Number.isInteger(n) && n > 0 ? n : 262_144;
+  } catch (err) {
+    if (classifySqsError(err) === 'config') throw sqsConfigError(err, queueUrl);
+    return 262_144;
+  }
+}
+
+interface Move {
+  entry: DeadLetterEntry;
+  handle: string;
+  out: OutgoingMessage;
+}
+
+/**
+ * Moves dead letters back to the source queue: each body decrypted (raw ones as they are), sent with its FIFO
+ * group id and a deduplication id of its own, and deleted from the DLQ only once the source has it (a crash in
+ * between leaves a copy in the DLQ, never a loss). What cannot be decrypted or sent stays in the DLQ, visible
+ * again, and is counted by cause; the caller reports it.
+ */
+export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
+  const { sqs, log } = o;
+  const base = o.retryBaseMs ?? 200;
+  const cap = o.retryMaxMs ?? 5000;
+  const maxBytes = await maxMessageBytes(sqs, o.queueUrl);
+  const browser = browseQueue(sqs, o.dlqUrl);
+  const result: RedriveResult = { moved: 0, skipped: {}, notDeleted: 0 };
+  const skip = (why: string, e: DeadLetterEntry, message: string) => {
+    result.skipped[why] = (result.skipped[why] ?? 0) + 1;
+    log.warn({ messageId: e.id, dlqMessageId: e.dlqMessageId, reason: e.reason, failure: why }, `not redriven: ${message}; it stays in the DLQ`);
+  };
+
+  /** SendMessageBatch with retries of transient failures; returns the moves the source took. */
+  async function send(batch: Move[]): Promise<Move[]> {
+    let todo = batch;
+    const taken: Move[] = [];
+    for (let attempt = 0; todo.length > 0; attempt++) {
+      try {
+        const failed = await sendMessages(sqs, o.queueUrl, todo.map((m) => m.out));
+        const byIndex = new Map(failed.map((f) => [Number(f.id), f]));
+        taken.push(...todo.filter((_, i) => !byIndex.has(i)));
+        for (const [i, f] of byIndex) if (f.senderFault) skip(f.code, todo[i]!.entry, `the source queue refused it (${f.code})`);
+        todo = todo.filter((_, i) => byIndex.get(i)?.senderFault === false);
+      } catch (err) {
+        const kind = classifySqsError(err);
+        if (kind === 'config') throw sqsConfigError(err, o.queueUrl);
+        if (kind === 'request' || attempt >= 5) {
+          for (const m of todo) skip(sqsErrorCode(err), m.entry, `the source queue refused it (${sqsErrorCode(err)})`);
+          return taken;
+        }
+      }
+      if (todo.length > 0) await sleep(backoffMs(attempt, base, cap));
+    }
+    return taken;
+  }
+
+  try {
+    while (result.moved < o.max && !o.signal?.aborted) {
+      const page = await browser.next();
+      if (page.length === 0) break;
+      const moves: Move[] = [];
+      for (const m of page) {
+        if (moves.length + result.moved >= o.max) break;
+        const entry = inspect(m, o.decode);
+        if (o.reason !== undefined && entry.reason !== o.reason) continue;
+        if (entry.error || entry.original === undefined) {
+          skip(entry.error?.failure ?? 'unreadable', entry, entry.error?.message ?? 'its body cannot be read');
+          continue;
+        }
+        const out: OutgoingMessage = {
+          body: entry.original,
+          ...(entry.groupId !== null ? { groupId: entry.groupId, deduplicationId: `redrive-${m.MessageId}`.slice(0, 128) } : {}),
+        };
+        moves.push({ entry, handle: m.ReceiptHandle, out });
+      }
+      const { batches, tooLarge } = sizeBatches(moves, maxBytes);
+      for (const m of tooLarge) skip('too_large', m.entry, `its body (${m.entry.bodyBytes ?? '?'} bytes) is larger than the source queue's MaximumMessageSize (${maxBytes})`);
+      for (const batch of batches) {
+        const taken = await send(batch);
+        if (taken.length === 0) continue;
+        result.moved += taken.length;
+        const handles = taken.map((m) => m.handle);
+        let failed = await deleteMessages(sqs, o.dlqUrl, handles).catch(() => handles.map((_, i) => ({ id: String(i), code: 'Error', senderFault: false })));
+        if (failed.length > 0) {
+          const again = failed.map((f) => handles[Number(f.id)] ?? '');
+          failed = await deleteMessages(sqs, o.dlqUrl, again).catch(() => again.map((_, i) => ({ id: String(i), code: 'Error', senderFault: false })));
+        }
+        result.notDeleted += failed.length;
+        if (failed.length > 0) log.warn({ count: failed.length }, 'redriven messages could not be deleted from the DLQ; a later redrive would send them again');
+        browser.forget(handles);
+      }
+    }
+  } finally {
+    await browser.release();
+  }
+  return result;
+}
