@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { exitCode, type Ended, type Outcome } from '../../src/cli/consume.js';
 import { formatRate, formatSeconds, formatSummary, summaryJson } from '../../src/cli/output.js';
 import type { Summary } from '../../src/pipeline/pipeline.js';
+import { emptySummary } from '../../src/pipeline/state.js';
 
 const counts = (received: number, elapsedMs: number, activeMs: number): Summary => ({
+  ...emptySummary(),
   received,
   written: received - 2,
   duplicates: 0,
@@ -82,7 +84,7 @@ describe('drain summary', () => {
   it('--json: the counts, times and how it ended', () => {
     expect(summaryJson(outcome(counts(10, 1500, 300)))).toEqual({
       received: 10, written: 8, duplicates: 0, rejected: 2, rejectedByReason: { invalid_json: 2 }, deadLettered: 2, leftOnQueue: 0, deleted: 10,
-      elapsedMs: 1500, activeMs: 300, startupMs: 60, complete: true, ended: 'drained', signal: null, unfinished: 0,
+      tooLargeForDlq: 0, heldBack: 0, blockedGroups: [], blockedMessages: 0, elapsedMs: 1500, activeMs: 300, startupMs: 60, complete: true, ended: 'drained', signal: null, unfinished: 0,
     });
     expect(summaryJson(outcome(counts(10, 1500, 300), 'signal', 'SIGTERM'))).toMatchObject({ complete: false, ended: 'signal', signal: 'SIGTERM' });
   });
