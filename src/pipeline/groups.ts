@@ -18,7 +18,10 @@ export interface FifoOrderOptions {
  * 3. once a message of a group is left on the source queue (no DLQ, too large for it, refused, corrupt), the
  *    group is blocked: SQS will not deliver its later messages until that one is gone, and the later ones this
  *    process already holds are handed back unprocessed, to come again after it.
- * A block ends when a later receive brings the group again (SQS then delivers the group's first message).
+ * A block ends when a later receive brings the group again (SQS then delivers the group's first message): the
+ * message left behind itself, or any message of the group once that one's visibility timeout has passed (a
+ * redrive policy may have moved it). Before then, SQS should deliver nothing of the group; an emulator that does
+ * (moto's concurrent receives can) gets those messages handed back, so the order still holds.
  */
 export interface FifoOrder {
   /** A message of a new receive: numbers it; the first message of a group in a new receive ends an old block. */
@@ -31,8 +34,8 @@ export interface FifoOrder {
   rejecting(msg: Sequenced): void;
   /** It was dead-lettered: the group goes on. */
   deadLettered(msg: Sequenced): void;
-  /** It stays on the source queue: the group is blocked behind it. */
-  left(msg: Sequenced, reason: string, why: LeftWhy): void;
+  /** It stays on the source queue, invisible until `until` (ms since the epoch): the group is blocked behind it. */
+  left(msg: Sequenced, reason: string, why: LeftWhy, until?: number): void;
   /** Runs `commit` for a batch once rule 1 and 2 allow, without the messages rule 3 holds back. */
   commit<T extends Sequenced>(items: T[], commit: (items: T[]) => Promise<void>): Promise<void>;
   /** Groups blocked now. */
@@ -42,6 +45,7 @@ export interface FifoOrder {
 interface Block extends BlockedGroup {
   seq: number;
   receiveNo: number;
+  until: number;
 }
 
 interface GroupState {
@@ -96,7 +100,7 @@ export function createFifoOrder(o: FifoOrderOptions): FifoOrder {
     receive(msg, group) {
       const st = groups.get(group);
       // SQS delivered this group again: whatever was left ahead of it is gone or is this very message.
-      if (st?.block && st.block.receiveNo < receiveNo) {
+      if (st?.block && st.block.receiveNo < receiveNo && (msg.id === st.block.messageId || Date.now() >= st.block.until)) {
         st.block = undefined;
         tidy(group);
       }
@@ -105,9 +109,9 @@ export function createFifoOrder(o: FifoOrderOptions): FifoOrder {
     isBlocked,
     rejecting: (msg) => void state(msg.group).pending.add(msg.seq),
     deadLettered: settle,
-    left(msg, reason, why) {
+    left(msg, reason, why, until = 0) {
       const st = state(msg.group);
-      if (!st.block || st.block.seq > msg.seq) st.block = { groupId: msg.group, messageId: msg.id, reason, why, seq: msg.seq, receiveNo };
+      if (!st.block || st.block.seq > msg.seq) st.block = { groupId: msg.group, messageId: msg.id, reason, why, seq: msg.seq, receiveNo, until };
       settle(msg);
     },
     async commit(items, commit) {

@@ -206,9 +206,10 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     ack,
     leave(msg, reason, why) {
       endOfQueue?.leftBehind(msg.id);
+      const until = tracker.deadlineOf(msg.handle);
       tracker.release([msg.handle]);
       if (order && msg.group !== undefined) {
-        order.left(msg as Sequenced, reason, why);
+        order.left(msg as Sequenced, reason, why, until);
         log.warn(
           { groupId: msg.group, messageId: msg.id, reason, why, repeat: 'fifo:blocked' },
           'message group blocked: a message stays on the queue ahead of the group\'s later messages, which SQS holds back until it is gone (SQS_DLQ_URL, or the queue\'s redrive policy, moves it)',

@@ -87,6 +87,19 @@ describe('FIFO order (groups.ts)', () => {
     expect(t.order.isBlocked(next!)).toBe(true);
   });
 
+  it('before the message left behind can be visible again, a later message of its group stays blocked (an emulator that delivers it anyway)', () => {
+    const t = setup();
+    const [a1] = t.receive(['a1', 'a']) as Sequenced[];
+    t.order.left(a1!, 'invalid_json', 'no_dlq', Date.now() + 60_000);
+    // moto's concurrent receives can hand out a2 while a1 is in flight: still blocked.
+    const [a2] = t.receive(['a2', 'a']) as Sequenced[];
+    expect(t.order.isBlocked(a2!)).toBe(true);
+    // a1 itself coming back ends the block.
+    const [back] = t.receive(['a1', 'a']) as Sequenced[];
+    expect(t.order.isBlocked(back!)).toBe(false);
+    expect(t.order.blocked()).toEqual([]);
+  });
+
   it('forgets groups with nothing pending, so one group per user costs no memory', async () => {
     const t = setup();
     for (let i = 0; i < 1000; i++) {
