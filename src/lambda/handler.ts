@@ -15,7 +15,7 @@ import { writeRows, type LedgerRow } from '../sink/writer.js';
 import { createSqsClient, type SqsClient } from '../source/client.js';
 import { sqsErrorCode } from '../source/errors.js';
 import { sendMessages } from '../source/queue.js';
-import { queueInfo } from '../source/queueInfo.js';
+import { isFifoQueueUrl, queueInfo } from '../source/queueInfo.js';
 import { sqsMessageBytes, SQS_LEGACY_MAX_BYTES } from '../source/size.js';
 import { parseFieldMap } from '../transform/mapping.js';
 import { createTransformer, type Transformer } from '../transform/transform.js';
@@ -74,8 +74,8 @@ export function createHandler(d: LambdaDeps): (event: SQSEvent) => Promise<SQSBa
     });
     for (const p of parsed) if (!p.ok) d.log.warn({ messageId: p.record.messageId, reason: p.r.reason, detail: p.r.detail, repeat: `reject:${p.r.reason}` }, 'message rejected');
     const fifo = isFifo(event);
-    if (hasDlq(d) && (d.dlq?.fifo ?? false) !== fifo) {
-      throw new ConfigError(`SQS_DLQ_URL ${d.dlqUrl ?? ''} is a ${d.dlq?.fifo ? 'FIFO' : 'standard'} queue but the event source is ${fifo ? 'a FIFO' : 'a standard'} queue: a dead-letter queue must be of the same type as its source`, 'SQS_DLQ_URL', { code: 'ETL_ERR_SQS_DLQ_TYPE' });
+    if (hasDlq(d) && (d.dlq?.fifo ?? isFifoQueueUrl(d.dlqUrl)) !== fifo) {
+      throw new ConfigError(`SQS_DLQ_URL ${d.dlqUrl} is a ${fifo ? 'standard' : 'FIFO'} queue but the event source is ${fifo ? 'a FIFO' : 'a standard'} queue: a dead-letter queue must be of the same type as its source`, 'SQS_DLQ_URL', { code: 'ETL_ERR_SQS_DLQ_TYPE' });
     }
     const failed = fifo ? await handleFifo(d, parsed) : await handleStandard(d, parsed);
     if (failed.size === records.length && records.length > 0 && d.throwOnFullBatchFailure !== false) {

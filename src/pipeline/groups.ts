@@ -6,6 +6,12 @@ export type Sequenced = Received & { group: string; seq: number };
 export interface FifoOrderOptions {
   /** Messages that must not be processed now (an earlier message of their group stays on the queue): give them back. */
   handBack: (msgs: Sequenced[]) => void;
+  /**
+   * `run`: forget a block this long after the message left behind became visible again (it has been received
+   * again since, by this process or another, or moved by a redrive policy), so that a long run does not keep one
+   * entry per poison message. Unset (`drain`): blocks last to the end, for the summary.
+   */
+  forgetAfterMs?: number;
 }
 
 /**
@@ -90,6 +96,17 @@ export function createFifoOrder(o: FifoOrderOptions): FifoOrder {
       await new Promise<void>((r) => st.wake.push(r));
     }
   }
+  /** `run` only: drops blocks whose message has long been visible again. */
+  const forgetOld = () => {
+    if (o.forgetAfterMs === undefined) return;
+    const before = Date.now() - o.forgetAfterMs;
+    for (const [g, st] of groups) {
+      if (st.block && st.block.until < before) {
+        st.block = undefined;
+        tidy(g);
+      }
+    }
+  };
   const isBlocked = (msg: Sequenced) => {
     const b = groups.get(msg.group)?.block;
     return b !== undefined && b.seq < msg.seq;
@@ -110,6 +127,7 @@ export function createFifoOrder(o: FifoOrderOptions): FifoOrder {
     rejecting: (msg) => void state(msg.group).pending.add(msg.seq),
     deadLettered: settle,
     left(msg, reason, why, until = 0) {
+      forgetOld();
       const st = state(msg.group);
       if (!st.block || st.block.seq > msg.seq) st.block = { groupId: msg.group, messageId: msg.id, reason, why, seq: msg.seq, receiveNo, until };
       settle(msg);
@@ -144,6 +162,9 @@ export function createFifoOrder(o: FifoOrderOptions): FifoOrder {
         }
       }
     },
-    blocked: () => [...groups.values()].flatMap((st) => (st.block ? [{ groupId: st.block.groupId, messageId: st.block.messageId, reason: st.block.reason, why: st.block.why }] : [])),
+    blocked() {
+      forgetOld();
+      return [...groups.values()].flatMap((st) => (st.block ? [{ groupId: st.block.groupId, messageId: st.block.messageId, reason: st.block.reason, why: st.block.why }] : []));
+    },
   };
 }

@@ -100,6 +100,16 @@ describe('FIFO order (groups.ts)', () => {
     expect(t.order.blocked()).toEqual([]);
   });
 
+  it('run: a block is forgotten once its message has long been visible again (one entry per poison message would pile up)', () => {
+    const order = createFifoOrder({ handBack: () => {}, forgetAfterMs: 1000 });
+    order.nextReceive();
+    const old = order.receive({ id: 'a1', handle: 'h', body: '' }, 'a');
+    order.left(old, 'invalid_json', 'no_dlq', Date.now() - 5000);
+    const fresh = order.receive({ id: 'b1', handle: 'h2', body: '' }, 'b');
+    order.left(fresh, 'invalid_json', 'no_dlq', Date.now() + 30_000);
+    expect(order.blocked().map((b) => b.groupId)).toEqual(['b']);
+  });
+
   it('forgets groups with nothing pending, so one group per user costs no memory', async () => {
     const t = setup();
     for (let i = 0; i < 1000; i++) {
