@@ -79,28 +79,33 @@ export interface WatchdogOptions {
 
 /**
  * Logs a waiting line at a steady interval for as long as a call to PostgreSQL or SQS is blocked (a table lock,
- * a frozen endpoint), so that a stalled pipeline is never silent; `current()` gives the same for /readyz.
+ * a frozen endpoint), so that a stalled pipeline is never silent; `current()` gives the same for /readyz. The
+ * first line comes as soon as a call has waited `intervalMs` (checked every tenth of it), then one every
+ * `intervalMs` for as long as that kind of call keeps waiting.
  */
 export function startWatchdog(o: WatchdogOptions): { current(): Waiting[]; stop(): void } {
   const causes = new Map<string, string>();
-  const current = () => o.watch.waiting(o.intervalMs).map((w) => ({ ...w, cause: causes.get(`${w.dependency}\0${w.what}`) }));
+  /** When each kind of waiting call was last logged; forgotten once none of that kind waits. */
+  const logged = new Map<string, number>();
+  const key = (w: Waiting) => `${w.dependency}\0${w.what}`;
+  const current = () => o.watch.waiting(o.intervalMs).map((w) => ({ ...w, cause: causes.get(key(w)) }));
   const timer = setInterval(() => {
-    const all = o.watch.waiting(o.intervalMs);
-    if (all.length === 0) {
-      causes.clear();
-      return;
-    }
+    const now = Date.now();
+    const all = o.watch.waiting(o.intervalMs, now);
+    const waitingNow = new Set(all.map(key));
+    for (const k of [...logged.keys()]) if (!waitingNow.has(k)) logged.delete(k);
+    for (const k of [...causes.keys()]) if (!waitingNow.has(k)) causes.delete(k);
+    const due = all.filter((w) => now - (logged.get(key(w)) ?? -Infinity) >= o.intervalMs);
+    for (const w of due) logged.set(key(w), now);
     void Promise.all(
-      all.map(async (w) => {
-        const key = `${w.dependency}\0${w.what}`;
+      due.map(async (w) => {
         const cause = o.explain && w.dependency === 'PostgreSQL' ? await o.explain(w).catch(() => undefined) : undefined;
-        if (cause) causes.set(key, cause);
-        else causes.delete(key);
-        const line = { ...w, cause };
-        o.log.warn({ waiting: { dependency: w.dependency, what: w.what, calls: w.calls, seconds: w.seconds, since: w.since, ...(cause ? { cause } : {}) } }, describeWaiting(line));
+        if (cause) causes.set(key(w), cause);
+        else causes.delete(key(w));
+        o.log.warn({ waiting: { dependency: w.dependency, what: w.what, calls: w.calls, seconds: w.seconds, since: w.since, ...(cause ? { cause } : {}) } }, describeWaiting({ ...w, cause }));
       }),
     );
-  }, o.intervalMs);
+  }, Math.max(50, Math.floor(o.intervalMs / 10)));
   timer.unref();
   return { current, stop: () => clearInterval(timer) };
 }
