@@ -12,6 +12,8 @@ export interface FifoOrderOptions {
    * entry per poison message. Unset (`drain`): blocks last to the end, for the summary.
    */
   forgetAfterMs?: number;
+  /** Aborted on a fatal fault: nothing waits for a reject's fate any more (its send was abandoned too). */
+  abandon?: AbortSignal;
 }
 
 /**
@@ -69,6 +71,18 @@ export function createFifoOrder(o: FifoOrderOptions): FifoOrder {
   let seq = 0;
   let receiveNo = 0;
 
+  o.abandon?.addEventListener(
+    'abort',
+    () => {
+      for (const st of groups.values()) {
+        const wake = st.wake;
+        st.wake = [];
+        for (const w of wake) w();
+      }
+    },
+    { once: true },
+  );
+
   const state = (g: string): GroupState => {
     let st = groups.get(g);
     if (!st) groups.set(g, (st = { pending: new Set(), wake: [] }));
@@ -92,7 +106,7 @@ export function createFifoOrder(o: FifoOrderOptions): FifoOrder {
   async function settledBefore(g: string, before: number): Promise<void> {
     for (;;) {
       const st = groups.get(g);
-      if (!st || ![...st.pending].some((s) => s < before)) return;
+      if (!st || o.abandon?.aborted || ![...st.pending].some((s) => s < before)) return;
       await new Promise<void>((r) => st.wake.push(r));
     }
   }

@@ -167,7 +167,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       })(),
     );
   }
-  const order: FifoOrder | undefined = o.fifo ? createFifoOrder({ handBack, ...(o.untilEmpty ? {} : { forgetAfterMs: o.visibilityTimeoutSeconds * 1000 }) }) : undefined;
+  const order: FifoOrder | undefined = o.fifo ? createFifoOrder({ handBack, abandon: life.abandon, ...(o.untilEmpty ? {} : { forgetAfterMs: o.visibilityTimeoutSeconds * 1000 }) }) : undefined;
 
   const inHand = () => tracker.size > 0 || batcher.size > 0 || life.busy > 0;
   const endOfQueue = o.untilEmpty

@@ -57,6 +57,23 @@ describe('FIFO order (groups.ts)', () => {
     expect(t.order.blocked()).toEqual([]);
   });
 
+  it('a fatal fault (the DLQ send abandoned) does not leave a batch waiting for a fate that will never come', async () => {
+    const abandon = new AbortController();
+    const committed: string[] = [];
+    const order = createFifoOrder({ handBack: () => {}, abandon: abandon.signal });
+    order.nextReceive();
+    const a1 = order.receive({ id: 'a1', handle: 'h1', body: '' }, 'a');
+    const a2 = order.receive({ id: 'a2', handle: 'h2', body: '' }, 'a');
+    order.rejecting(a1);
+    const p = order.commit([a2], async (items) => void committed.push(...items.map((i) => i.id)));
+    await tick();
+    expect(committed).toEqual([]);
+    abandon.abort();
+    await p;
+    // The committer itself gives up on an abandoned pipeline; the order stage only stops waiting.
+    expect(committed).toEqual(['a2']);
+  });
+
   it('a reject left on the queue blocks its group: earlier messages commit, later ones are handed back', async () => {
     const t = setup();
     const [a1, a2, a3, b1] = t.receive(['a1', 'a'], ['a2', 'a'], ['a3', 'a'], ['b1', 'b']) as Sequenced[];
