@@ -102,7 +102,9 @@ describe('FIFO queues: order, dead letters, blocked groups', () => {
     const { queueUrl, dlqUrl } = await fifoQueues(moto);
     const msgs = events('mo', 4, 15, (g, i) => g === 2 && i === 5);
     await sendAll(moto, queueUrl, msgs, { inOrder: true });
-    const s = await createPipeline(base(moto, queueUrl, { dlqUrl, receivers: 2 })).run();
+    // One receiver: moto's receive is not atomic, so two concurrent receives can both get messages of one group
+    // (SQS never does that). One receive still brings several messages per group, split over batches of 3.
+    const s = await createPipeline(base(moto, queueUrl, { dlqUrl, receivers: 1 })).run();
     expect(s).toMatchObject({ received: 60, written: 59, deadLettered: 1, blockedGroups: [] });
     const order = await committedOrder(env.url, 'mo');
     expect([...order.values()].reduce((n, xs) => n + xs.length, 0)).toBe(59);
