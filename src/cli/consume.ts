@@ -1,6 +1,7 @@
 import { acceptingDeadLetters, createDeadLetterEncoder } from '../dlq/codec.js';
 import { createPipeline, type Pipeline, type Summary } from '../pipeline/pipeline.js';
 import type { PipelineEvents } from '../pipeline/events.js';
+import { emptySummary } from '../pipeline/state.js';
 import { flushRepeats } from '../observability/repeat.js';
 import { parseFieldMap } from '../transform/mapping.js';
 import { createTransformer } from '../transform/transform.js';
@@ -28,6 +29,8 @@ export interface ConsumeOptions {
 /**
  * How consuming ended:
  * - `drained`: the queue was empty (drain only);
+ * - `blocked`: a FIFO drain went as far as it could: what is left sits behind message groups blocked by a
+ *   message left on the queue (a reject with no DLQ, or one the DLQ cannot take); see `summary.blockedGroups`;
  * - `signal`: stopped by a signal; what was in hand was committed and deleted before the end;
  * - `signal-during-start-up`: stopped by a signal before anything was received;
  * - `shutdown-timeout`: stopped by a signal, but the flush outlasted SHUTDOWN_TIMEOUT_MS;
@@ -35,7 +38,7 @@ export interface ConsumeOptions {
  * After the last two, `unfinished` messages were in hand; they reappear on the queue after their
  * visibility timeout (rows already committed are skipped by the ledger then).
  */
-export type Ended = 'drained' | 'signal' | 'signal-during-start-up' | 'shutdown-timeout' | 'second-signal';
+export type Ended = 'drained' | 'blocked' | 'signal' | 'signal-during-start-up' | 'shutdown-timeout' | 'second-signal';
 
 export interface Outcome {
   /** The pipeline's counts; `elapsedMs` is the wall time from the start-up checks to the end. */
@@ -44,7 +47,7 @@ export interface Outcome {
   startupMs: number;
   untilEmpty: boolean;
   ended: Ended;
-  /** Only `drain` can be complete: it ended because the queue was empty. */
+  /** Only `drain` can be complete: it ended because the queue was empty (not `blocked`). */
   complete: boolean;
   /** The signal that stopped it (for `second-signal`, the second one). */
   signal: StopSignal | null;
@@ -52,17 +55,21 @@ export interface Outcome {
   unfinished: number;
 }
 
+/** A drain that finished but could not empty the queue: FIFO groups blocked by rejects left on it. */
+export const EXIT_INCOMPLETE = 3;
+
 /**
- * 0 for a drained queue and for a `run` stopped gracefully; 130 (SIGINT) / 143 (SIGTERM) for an
- * interrupted drain, and for any stop that was cut short (second signal, shutdown timeout).
+ * 0 for a drained queue and for a `run` stopped gracefully; 3 for a drain stopped by blocked FIFO groups;
+ * 130 (SIGINT) / 143 (SIGTERM) for an interrupted drain, and for any stop that was cut short (second signal,
+ * shutdown timeout).
  */
 export function exitCode(o: Outcome): number {
+  if (o.ended === 'blocked') return EXIT_INCOMPLETE;
   if (o.ended === 'drained' || o.signal === null) return 0;
   if (!o.untilEmpty && (o.ended === 'signal' || o.ended === 'signal-during-start-up')) return 0;
   return signalExitCode(o.signal);
 }
 
-const EMPTY: Summary = { received: 0, written: 0, duplicates: 0, rejected: 0, rejectedByReason: {}, deadLettered: 0, leftOnQueue: 0, deleted: 0, endOfQueue: false, elapsedMs: 0, activeMs: 0 };
 
 /**
  * Checks key, Postgres and queue, then runs the pipeline. The first SIGINT/SIGTERM stops it gracefully
@@ -101,7 +108,7 @@ export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Outco
   const onSignal = (signal: StopSignal, nth: number): void => {
     if (!pipeline) {
       log.info({ signal }, 'stopped during start-up; nothing was received');
-      return exitNow(finish(EMPTY, 'signal-during-start-up', signal));
+      return exitNow(finish(emptySummary(), 'signal-during-start-up', signal));
     }
     const p = pipeline;
     if (stoppedBy !== null) {
@@ -125,7 +132,7 @@ export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Outco
     const masker = await ctx.masker();
     const keyring = await ctx.keyring();
     const transform = acceptingDeadLetters(createTransformer(masker, parseFieldMap(c.fieldMap)), keyring);
-    await preflightConsumer(ctx);
+    const queues = await preflightConsumer(ctx);
     if (c.dlqUrl && c.dlqBody === 'raw') {
       log.warn({ dlqBody: 'raw' }, 'DLQ_BODY=raw: rejected messages go to the DLQ with their original body, raw ip and device_id included; whoever can read the DLQ sees them (docs/privacy.md)');
     }
@@ -136,8 +143,10 @@ export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Outco
       log,
       ...(o.events ? { events: o.events } : {}),
       queueUrl: c.queueUrl,
+      fifo: queues.source.fifo,
       dlqUrl: c.dlqUrl,
       encodeDeadLetter: c.dlqUrl ? createDeadLetterEncoder(keyring, c.dlqBody) : undefined,
+      ...(queues.dlq ? { dlqMaxBytes: queues.dlq.maxMessageBytes } : {}),
       receivers: c.receivers,
       waitTimeSeconds: o.untilEmpty ? c.drainWaitTimeSeconds : c.waitTimeSeconds,
       visibilityTimeoutSeconds: c.visibilityTimeoutSeconds,
@@ -156,7 +165,8 @@ export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Outco
       throw sqlState(err) ? pgFailureToError(err, ctx.pgTarget) : err;
     });
     // The pipeline says whether it ended at the end of the queue; anything else was a stop.
-    return finish(summary, summary.endOfQueue ? 'drained' : 'signal', stoppedBy);
+    const ended: Ended = !summary.endOfQueue ? 'signal' : summary.blockedGroups.length > 0 ? 'blocked' : 'drained';
+    return finish(summary, ended, stoppedBy);
   } finally {
     clearTimeout(shutdownTimer);
     restoreSignals();

@@ -12,6 +12,7 @@ import { checkSchema } from '../sink/schema.js';
 import { createSqsClient, type SqsClient } from '../source/client.js';
 import { classifySqsError, describeSqsError, sqsConfigError } from '../source/errors.js';
 import { queueDepth, type QueueDepth } from '../source/queue.js';
+import { queueInfo, type QueueInfo } from '../source/queueInfo.js';
 
 /** What a command needs, built from one validated config. Clients are created here and passed down. */
 export interface AppContext {
@@ -101,15 +102,49 @@ export async function preflightQueue(ctx: AppContext, queueUrl = ctx.config.queu
   }
 }
 
+/** Checks the queue answers and reads its type, size limit and redrive policy; a missing queue or bad credentials is a ConfigError. */
+export async function preflightQueueInfo(ctx: AppContext, queueUrl = ctx.config.queueUrl): Promise<QueueInfo> {
+  try {
+    return await queueInfo(ctx.sqs(), queueUrl);
+  } catch (err) {
+    if (classifySqsError(err) === 'config') throw sqsConfigError(err, queueUrl);
+    throw new Error(describeSqsError(err, queueUrl), { cause: err });
+  }
+}
+
+/** What a consumer learnt about its queues at start-up. */
+export interface ConsumerQueues {
+  source: QueueInfo;
+  dlq?: QueueInfo | undefined;
+}
+
+/**
+ * A FIFO source needs a FIFO DLQ and a standard source a standard one, as SQS's own redrive policy requires:
+ * a FIFO dead letter needs a group id a standard queue refuses, and a standard queue's messages have none.
+ */
+export function checkQueueTypes(q: ConsumerQueues, queueUrl: string, dlqUrl: string | undefined): void {
+  if (!q.dlq || q.dlq.fifo === q.source.fifo) return;
+  const kind = (fifo: boolean) => (fifo ? 'a FIFO queue' : 'a standard queue');
+  throw new ConfigError(
+    `SQS_DLQ_URL ${dlqUrl ?? ''} is ${kind(q.dlq.fifo)} but the source ${queueUrl} is ${kind(q.source.fifo)}: a dead-letter queue must be of the same type as its source (as SQS's redrive policy requires); point SQS_DLQ_URL at ${q.source.fifo ? 'a FIFO queue (its name ends in .fifo)' : 'a standard queue'}`,
+    'SQS_DLQ_URL',
+    { code: 'ETL_ERR_SQS_DLQ_TYPE' },
+  );
+}
+
 /**
  * A consumer's start-up checks, run at once (PostgreSQL and its sink connections, the source queue, the
  * DLQ); the first failure in that order is the one reported, so the outcome does not depend on timing.
  */
-export async function preflightConsumer(ctx: AppContext): Promise<void> {
-  const results = await Promise.allSettled([
+export async function preflightConsumer(ctx: AppContext): Promise<ConsumerQueues> {
+  const { dlqUrl } = ctx.config;
+  const [pg, source, dlq] = await Promise.allSettled([
     preflightPostgres(ctx),
-    preflightQueue(ctx),
-    ctx.config.dlqUrl ? preflightQueue(ctx, ctx.config.dlqUrl) : Promise.resolve(undefined),
+    preflightQueueInfo(ctx),
+    dlqUrl ? preflightQueueInfo(ctx, dlqUrl) : Promise.resolve(undefined),
   ]);
-  for (const r of results) if (r.status === 'rejected') throw r.reason;
+  for (const r of [pg, source, dlq]) if (r.status === 'rejected') throw r.reason;
+  const q: ConsumerQueues = { source: (source as PromiseFulfilledResult<QueueInfo>).value, dlq: (dlq as PromiseFulfilledResult<QueueInfo | undefined>).value };
+  checkQueueTypes(q, ctx.config.queueUrl, dlqUrl);
+  return q;
 }

@@ -1,5 +1,6 @@
+import type { BlockedGroup, LeftWhy, Summary } from '../pipeline/state.js';
 import type { Outcome } from './consume.js';
-import { escapeControl } from './escape.js';
+import { escapeControl, safeJson } from './escape.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 
@@ -15,6 +16,39 @@ export const formatRate = (perSec: number): string => `${perSec >= 100 ? n(Math.
 /** Below this span, "while messages flowed" is mostly batching and timer granularity: not shown. */
 export const MIN_ACTIVE_SPAN_MS = 1000;
 
+const WHY: Record<LeftWhy, { what: string; fix: string }> = {
+  no_dlq: { what: 'a rejected message left on the queue (no SQS_DLQ_URL)', fix: 'set SQS_DLQ_URL to a FIFO dead-letter queue, or give the queue a redrive policy (maxReceiveCount) so that SQS moves such messages' },
+  too_large: { what: 'a rejected message too large for the DLQ', fix: "give the queue a redrive policy (maxReceiveCount) so that SQS moves it, or raise the DLQ's MaximumMessageSize" },
+  dlq_refused: { what: 'a rejected message the DLQ refused (see the error logged for it)', fix: 'give the queue a redrive policy (maxReceiveCount) so that SQS moves it' },
+  corrupt: { what: 'a message received corrupted', fix: 'drain again once its visibility timeout has passed (it is received again)' },
+  abandoned: { what: 'a rejected message not dead-lettered before the stop', fix: 'drain again' },
+};
+
+/** At most this many group ids are named in a line; the JSON summary has them all. */
+const NAMED_GROUPS = 10;
+
+/**
+ * The one line for a FIFO drain stopped by blocked groups: which groups, why, how much waits behind them and what
+ * to do. Group ids are the producer's text: quoted, with terminal controls escaped.
+ */
+export function blockedLine(s: Pick<Summary, 'blockedGroups' | 'blockedMessages'>): string {
+  const groups = s.blockedGroups;
+  const byWhy = new Map<LeftWhy, BlockedGroup[]>();
+  for (const g of groups) byWhy.set(g.why, [...(byWhy.get(g.why) ?? []), g]);
+  let named = 0;
+  const parts = [...byWhy].map(([why, gs]) => {
+    const shown = gs.slice(0, Math.max(0, NAMED_GROUPS - named));
+    named += shown.length;
+    const more = gs.length - shown.length;
+    const ids = [...shown.map((g) => safeJson(g.groupId)), ...(more > 0 ? [`${more.toLocaleString('en-US')} more`] : [])].join(', ');
+    return `${ids} by ${WHY[why].what}`;
+  });
+  const one = groups.length === 1;
+  const behind = s.blockedMessages > 0 ? `; about ${n(s.blockedMessages)} message${s.blockedMessages === 1 ? '' : 's'} wait${s.blockedMessages === 1 ? 's' : ''} on the queue behind ${one ? 'it' : 'them'}` : '';
+  const fixes = [...new Set([...byWhy.keys()].map((w) => WHY[w].fix))].join('; or ');
+  return `${n(groups.length)} message group${one ? ' is' : 's are'} blocked: ${parts.join('; ')}${behind}. SQS delivers none of a group's later messages while such a message is on the queue: ${fixes}; then drain again`;
+}
+
 /**
  * The human summary printed by `drain` and `demo`. Each rate says what it measures: overall = received /
  * wall time (start-up checks and the end-of-queue check included); while messages flowed = received / the
@@ -28,12 +62,13 @@ export function formatSummary(o: Outcome, dlq: boolean): string {
   const unfinished = `${n(o.unfinished)} unfinished message${one ? '' : 's'} will reappear on the queue after ${one ? 'its' : 'their'} visibility timeout`;
   const head = {
     drained: s.received === 0 ? `the queue was empty: nothing to do (checked in ${took})` : `drained in ${took}`,
+    blocked: `drain incomplete after ${took}: ${blockedLine(s)}`,
     signal: `interrupted by ${sig} after ${took}: the queue was not drained; what was in hand was committed and deleted`,
     'signal-during-start-up': `interrupted by ${sig} during start-up, after ${took}: nothing was received`,
     'shutdown-timeout': `interrupted by ${sig} after ${took}: the shutdown timeout was reached; ${unfinished}`,
     'second-signal': `interrupted by a second signal (${sig}) after ${took}: ${unfinished}`,
   }[o.ended];
-  if (s.received === 0) return head;
+  if (s.received === 0 && o.ended !== 'blocked') return head;
   const reasons = Object.entries(s.rejectedByReason).map(([r, c]) => `${r} ${n(c)}`).join(', ');
   const lines = [
     head,
@@ -50,7 +85,11 @@ export function formatSummary(o: Outcome, dlq: boolean): string {
   );
   if (s.rejected > 0) {
     lines.push(dlq ? `              ${n(s.deadLettered)} sent to the dead-letter queue` : `              ${n(s.leftOnQueue)} left on the queue for its redrive policy (no SQS_DLQ_URL)`);
+    if (dlq && s.tooLargeForDlq > 0) lines.push(`              ${n(s.tooLargeForDlq)} too large for the dead-letter queue: left on the queue for its redrive policy`);
+    const otherLeft = dlq ? s.leftOnQueue - s.tooLargeForDlq : 0;
+    if (otherLeft > 0) lines.push(`              ${n(otherLeft)} left on the queue (corrupted on the way, or refused by the dead-letter queue)`);
   }
+  if (s.heldBack > 0) lines.push(`  held back   ${n(s.heldBack)}   (FIFO: handed back unprocessed, behind a message of their group left on the queue)`);
   return lines.join('\n');
 }
 

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { backoffMs, sleep } from '../pipeline/backoff.js';
 import type { SqsClient } from '../source/client.js';
 import { classifySqsError, sqsConfigError, sqsErrorCode } from '../source/errors.js';
-import { deleteMessages, SQS_BATCH_LIMIT, sendMessages, type OutgoingMessage } from '../source/queue.js';
+import { deleteMessages, sendMessages, type OutgoingMessage } from '../source/queue.js';
+import { batchBySize, sqsMessageBytes } from '../source/size.js';
 import { browseQueue } from './browse.js';
 import type { DecodedDeadLetter, DeadLetterInput } from './codec.js';
 import { inspect, type DeadLetterEntry } from './inspect.js';
@@ -29,39 +30,6 @@ export interface RedriveResult {
   skipped: Record<string, number>;
   /** Moved, but the DLQ copy could not be deleted: it will be redriven again (a duplicate on the source). */
   notDeleted: number;
-}
-
-/** Bytes SQS counts for a message: its body and its attributes' names, types and values (UTF-8). */
-export function messageBytes(m: OutgoingMessage): number {
-  let n = Buffer.byteLength(m.body);
-  for (const [k, v] of Object.entries(m.attributes ?? {})) {
-    n += Buffer.byteLength(k) + (typeof v === 'string' ? 6 + Buffer.byteLength(v) : Buffer.byteLength(v.DataType) + Buffer.byteLength(v.StringValue ?? v.BinaryValue ?? ''));
-  }
-  return n;
-}
-
-/** SendMessageBatch groups: at most 10 entries and `maxBytes` in all; one larger than `maxBytes` alone goes to `tooLarge`. */
-export function sizeBatches<T extends { out: OutgoingMessage }>(items: readonly T[], maxBytes: number): { batches: T[][]; tooLarge: T[] } {
-  const batches: T[][] = [];
-  const tooLarge: T[] = [];
-  let cur: T[] = [];
-  let bytes = 0;
-  for (const it of items) {
-    const n = messageBytes(it.out);
-    if (n > maxBytes) {
-      tooLarge.push(it);
-      continue;
-    }
-    if (cur.length === SQS_BATCH_LIMIT || bytes + n > maxBytes) {
-      batches.push(cur);
-      cur = [];
-      bytes = 0;
-    }
-    cur.push(it);
-    bytes += n;
-  }
-  if (cur.length > 0) batches.push(cur);
-  return { batches, tooLarge };
 }
 
 /** The source queue's MaximumMessageSize (also the most a batch may carry, on every SQS version); 256 KiB if unknown. */
@@ -143,7 +111,7 @@ export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
         };
         moves.push({ entry, handle: m.ReceiptHandle, out });
       }
-      const { batches, tooLarge } = sizeBatches(moves, maxBytes);
+      const { batches, tooLarge } = batchBySize(moves, (m) => sqsMessageBytes(m.out), maxBytes);
       for (const m of tooLarge) skip('too_large', m.entry, `its body (${m.entry.bodyBytes ?? '?'} bytes) is larger than the source queue's MaximumMessageSize (${maxBytes})`);
       for (const batch of batches) {
         const taken = await send(batch);

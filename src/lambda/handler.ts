@@ -1,21 +1,29 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import { acceptingDeadLetters, createDeadLetterEncoder, type DeadLetterEncoder } from '../dlq/codec.js';
 import { loadKeyring } from '../masking/keyring.js';
 import { createMasker } from '../masking/masker.js';
 import { createLogger } from '../observability/logger.js';
+import { deadLetterBatches, deadLetterOf, identityEncoder, type Encoded } from '../pipeline/rejects.js';
 import { pgErrorFields } from '../sink/errors.js';
 import { resolveConnection } from '../sink/connection.js';
 import { createPool } from '../sink/pool.js';
 import { writeSplitting } from '../sink/split.js';
 import { writeRows, type LedgerRow } from '../sink/writer.js';
 import { createSqsClient, type SqsClient } from '../source/client.js';
-import { chunk, sendMessages } from '../source/queue.js';
+import { sqsErrorCode } from '../source/errors.js';
+import { sendMessages } from '../source/queue.js';
+import { isFifoQueueUrl, queueInfo } from '../source/queueInfo.js';
+import { sqsMessageBytes, SQS_LEGACY_MAX_BYTES } from '../source/size.js';
 import { parseFieldMap } from '../transform/mapping.js';
 import { createTransformer, type Transformer } from '../transform/transform.js';
-import type { Rejection } from '../transform/validate.js';
+import { rejection, type Rejection } from '../transform/validate.js';
+import { FullBatchFailureError } from './errors.js';
+
+export { FullBatchFailureError, LAMBDA_ERROR_CODES } from './errors.js';
 
 export interface LambdaDeps {
   pool: pg.Pool;
@@ -24,59 +32,159 @@ export interface LambdaDeps {
   /** With a DLQ, rejects are sent there and reported as processed; without, they are reported as failures. */
   sqs?: SqsClient;
   dlqUrl?: string | undefined;
-  /** Builds each dead letter (src/dlq/codec.ts: encrypted or raw); default: the body unchanged. */
+  /** The DLQ's type and MaximumMessageSize (read at cold start); default: standard, 256 KiB. */
+  dlq?: { fifo: boolean; maxMessageBytes: number } | undefined;
+  /** Builds each dead letter's body and attributes, as the service does (src/dlq/codec.ts: encrypted or raw; default: the body unchanged). */
   encodeDeadLetter?: DeadLetterEncoder | undefined;
+  /**
+   * When every record of a batch failed (the database is down), throw FullBatchFailureError instead of returning
+   * them all as failures, as AWS Lambda Powertools does: the invocation then counts as an error, so the
+   * function's Errors metric and alarms show the outage. Default true.
+   */
+  throwOnFullBatchFailure?: boolean;
 }
+
+type Parsed = { index: number; record: SQSRecord } & ({ ok: true; row: LedgerRow } | { ok: false; r: Rejection });
+interface Reject {
+  index: number;
+  record: SQSRecord;
+  r: Rejection;
+}
+
+/** A FIFO event source (the queue's ARN ends in .fifo; its records carry a MessageGroupId). */
+const isFifo = (event: SQSEvent): boolean => event.Records.some((r) => r.eventSourceARN?.endsWith('.fifo') || r.attributes.MessageGroupId !== undefined);
 
 /**
  * An SQS event-source-mapping handler (ReportBatchItemFailures) on the same transform and sink as the
  * service: valid rows are written exactly once per MessageId; only the failed messages are retried.
+ *
+ * Standard queues: every record is handled on its own; the failed ones are reported.
+ * FIFO queues, as AWS Lambda Powertools' SqsFifoPartialProcessor: records are processed in order, and at the
+ * first one that cannot be processed, it and every record after it are reported as failed (not processed),
+ * so Lambda retries them in order and no later message of a group is committed before an earlier one. A
+ * reject sent to the DLQ counts as processed; a reject without a DLQ (or one the DLQ cannot take) stops there.
+ *
+ * When every record failed, it throws FullBatchFailureError (see `throwOnFullBatchFailure`).
  */
 export function createHandler(d: LambdaDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
   return async (event) => {
-    const failures = new Set<string>();
-    const rows: LedgerRow[] = [];
-    const rejects: { record: SQSRecord; r: Rejection }[] = [];
-    for (const record of event.Records) {
+    const records = event.Records;
+    const parsed: Parsed[] = records.map((record, index) => {
       const result = d.transform(record.body, record.attributes.SentTimestamp);
-      if (result.ok) rows.push({ messageId: record.messageId, row: result.row });
-      else rejects.push({ record, r: result.rejection });
+      return result.ok ? { index, record, ok: true, row: { messageId: record.messageId, row: result.row } } : { index, record, ok: false, r: result.rejection };
+    });
+    for (const p of parsed) if (!p.ok) d.log.warn({ messageId: p.record.messageId, reason: p.r.reason, detail: p.r.detail, repeat: `reject:${p.r.reason}` }, 'message rejected');
+    const fifo = isFifo(event);
+    if (hasDlq(d) && (d.dlq?.fifo ?? isFifoQueueUrl(d.dlqUrl)) !== fifo) {
+      throw new ConfigError(`SQS_DLQ_URL ${d.dlqUrl} is a ${fifo ? 'standard' : 'FIFO'} queue but the event source is ${fifo ? 'a FIFO' : 'a standard'} queue: a dead-letter queue must be of the same type as its source`, 'SQS_DLQ_URL', { code: 'ETL_ERR_SQS_DLQ_TYPE' });
     }
-    for (const { record, r } of rejects) d.log.warn({ messageId: record.messageId, reason: r.reason, detail: r.detail }, 'message rejected');
-    await writeIsolating(d, rows, failures);
-    await deadLetter(d, rejects, failures);
-    return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
+    const failed = fifo ? await handleFifo(d, parsed) : await handleStandard(d, parsed);
+    if (failed.size === records.length && records.length > 0 && d.throwOnFullBatchFailure !== false) {
+      throw new FullBatchFailureError(records.length);
+    }
+    return { batchItemFailures: records.filter((r) => failed.has(r.messageId)).map((r) => ({ itemIdentifier: r.messageId })) };
   };
 }
 
-/** Writes the batch, isolating rows Postgres refuses; on any other failure (an outage), fails them all. */
-async function writeIsolating(d: LambdaDeps, rows: LedgerRow[], failures: Set<string>): Promise<void> {
+const hasDlq = (d: LambdaDeps): d is LambdaDeps & { sqs: SqsClient; dlqUrl: string } => d.sqs !== undefined && d.dlqUrl !== undefined;
+
+/** Every record on its own: rows written (a refused row is a reject), rejects dead-lettered or failed. */
+async function handleStandard(d: LambdaDeps, parsed: Parsed[]): Promise<Set<string>> {
+  const failed = new Set<string>();
+  const rows = parsed.filter((p) => p.ok);
+  const rejects: Reject[] = parsed.flatMap((p) => (p.ok ? [] : [{ index: p.index, record: p.record, r: p.r }]));
+  const written = await write(d, rows);
+  if (written.outage) for (const p of rows) failed.add(p.record.messageId);
+  rejects.push(...written.refused.map((p) => ({ index: p.index, record: p.record, r: rejection('db_rejected') })));
+  if (!hasDlq(d)) {
+    for (const x of rejects) failed.add(x.record.messageId);
+    return failed;
+  }
+  const notSent = await deadLetter(d, rejects, false);
+  for (const x of notSent) failed.add(x.record.messageId);
+  return failed;
+}
+
+/** In order, stopping at the first record that cannot be processed: it and all after it fail. */
+async function handleFifo(d: LambdaDeps, parsed: Parsed[]): Promise<Set<string>> {
+  let cut = parsed.length;
+  // Without a DLQ the first reject cannot be processed.
+  if (!hasDlq(d)) cut = parsed.find((p) => !p.ok)?.index ?? cut;
+  // Rows first: they are idempotent (the ledger), dead letters are not; a failure below only moves the cut earlier.
+  const rows = parsed.filter((p) => p.ok && p.index < cut);
+  const written = await write(d, rows);
+  if (written.outage) cut = Math.min(cut, rows[0]?.index ?? cut);
+  const rejects: Reject[] = [
+    ...parsed.flatMap((p) => (!p.ok && p.index < cut ? [{ index: p.index, record: p.record, r: p.r }] : [])),
+    ...written.refused.filter((p) => p.index < cut).map((p) => ({ index: p.index, record: p.record, r: rejection('db_rejected') })),
+  ].sort((a, b) => a.index - b.index);
+  if (!hasDlq(d)) cut = Math.min(cut, rejects[0]?.index ?? cut);
+  else {
+    const notSent = await deadLetter(d, rejects, true);
+    cut = Math.min(cut, notSent[0]?.index ?? cut);
+  }
+  if (cut < parsed.length) d.log.warn({ messageId: parsed[cut]?.record.messageId, failed: parsed.length - cut }, 'FIFO batch: stopped at the first record that could not be processed; it and the records after it are retried in order');
+  return new Set(parsed.slice(cut).map((p) => p.record.messageId));
+}
+
+/** Writes the rows, isolating rows Postgres refuses; an outage (any other failure) writes none. */
+async function write(d: LambdaDeps, rows: Parsed[]): Promise<{ outage: boolean; refused: Parsed[] }> {
+  const byId = new Map(rows.map((p) => [p.record.messageId, p]));
   try {
-    const { refused } = await writeSplitting((group) => writeRows(d.pool, group), rows);
-    for (const r of refused) failures.add(r.messageId);
+    const { refused } = await writeSplitting((group) => writeRows(d.pool, group), rows.map((p) => (p as Parsed & { row: LedgerRow }).row));
+    return { outage: false, refused: refused.map((r) => byId.get(r.messageId)).filter((p) => p !== undefined).sort((a, b) => a.index - b.index) };
   } catch (err) {
     d.log.error({ ...pgErrorFields(err), rows: rows.length }, 'batch write failed; the messages will be retried');
-    for (const r of rows) failures.add(r.messageId);
+    return { outage: true, refused: [] };
   }
 }
 
-async function deadLetter(d: LambdaDeps, rejects: { record: SQSRecord; r: Rejection }[], failures: Set<string>): Promise<void> {
-  if (!d.sqs || !d.dlqUrl) {
-    for (const { record } of rejects) failures.add(record.messageId);
-    return;
+/**
+ * Sends rejects to the DLQ in batches built by size (the same rule and encoder as the service); returns those
+ * not sent, in order. FIFO: in order, stopping at the first that is not sent (those after it are not sent).
+ */
+async function deadLetter(d: LambdaDeps & { sqs: SqsClient; dlqUrl: string }, rejects: Reject[], fifo: boolean): Promise<Reject[]> {
+  if (rejects.length === 0) return [];
+  const maxBytes = d.dlq?.maxMessageBytes ?? SQS_LEGACY_MAX_BYTES;
+  const encoded: Encoded[] = await Promise.all(
+    rejects.map(async (x) => {
+      const p = { msg: { id: x.record.messageId, handle: x.record.receiptHandle, body: x.record.body, ...(fifo ? { group: x.record.attributes.MessageGroupId ?? '' } : {}) }, r: x.r };
+      const out = await deadLetterOf(p, d.encodeDeadLetter ?? identityEncoder, fifo);
+      return { p, out, bytes: sqsMessageBytes(out) };
+    }),
+  );
+  const byId = new Map(rejects.map((x) => [x.record.messageId, x]));
+  const notSent = new Set<Reject>();
+  const { batches, tooLarge } = deadLetterBatches(encoded, maxBytes);
+  for (const e of tooLarge) {
+    d.log.error({ messageId: e.p.msg.id, reason: e.p.r.reason, bytes: e.bytes, maxBytes }, `rejected message too large for the DLQ (${e.bytes} bytes with its attributes; the DLQ takes at most ${maxBytes}): reported as failed, for the queue's redrive policy`);
+    notSent.add(byId.get(e.p.msg.id) as Reject);
   }
-  for (const group of chunk(rejects)) {
+  const sendOne = async (batch: Encoded[]): Promise<void> => {
     try {
-      const letters = group.map(({ record, r }) => {
-        const attributes = { reason: r.reason, source_message_id: record.messageId };
-        return d.encodeDeadLetter?.(record.body, attributes, { sourceMessageId: record.messageId, reason: r.reason, field: r.field }) ?? { body: record.body, attributes };
-      });
-      const failed = await sendMessages(d.sqs, d.dlqUrl, letters);
-      for (const f of failed) failures.add(group[Number(f.id)]?.record.messageId ?? '');
-    } catch {
-      for (const { record } of group) failures.add(record.messageId);
+      const failed = await sendMessages(d.sqs, d.dlqUrl, batch.map((e) => e.out));
+      for (const f of failed) {
+        const e = batch[Number(f.id)];
+        if (e) notSent.add(byId.get(e.p.msg.id) as Reject);
+      }
+      if (failed.length > 0) d.log.error({ count: failed.length, code: failed[0]?.code }, 'the DLQ refused messages; reported as failed');
+    } catch (err) {
+      d.log.error({ err: { code: sqsErrorCode(err), message: (err as Error).message }, count: batch.length }, 'sending to the DLQ failed; the messages are reported as failed');
+      for (const e of batch) notSent.add(byId.get(e.p.msg.id) as Reject);
+    }
+  };
+  if (!fifo) await Promise.all(batches.map(sendOne));
+  else {
+    for (const batch of batches) {
+      // Nothing after the first record that is not dead-lettered may be processed.
+      const stop = Math.min(...[...notSent].map((x) => x.index));
+      const before = batch.filter((e) => (byId.get(e.p.msg.id)?.index ?? 0) < stop);
+      if (before.length === 0) break;
+      await sendOne(before);
+      if (before.length < batch.length) break;
     }
   }
+  return [...notSent].sort((a, b) => a.index - b.index);
 }
 
 let cached: Promise<(event: SQSEvent) => Promise<SQSBatchResponse>> | undefined;
@@ -89,13 +197,13 @@ async function build(): Promise<(event: SQSEvent) => Promise<SQSBatchResponse>> 
   const connection = resolveConnection(config);
   for (const w of connection.warnings) log.warn(w);
   if (config.dlqUrl && config.dlqBody === 'raw') log.warn({ dlqBody: 'raw' }, 'DLQ_BODY=raw: rejected messages go to the DLQ with their original body, raw ip and device_id included (docs/privacy.md)');
+  const sqs = config.dlqUrl ? createSqsClient(config, process.env, { connections: 4, timeoutMs: config.sqsTimeoutMs, log }) : undefined;
+  const dlq = sqs && config.dlqUrl ? await queueInfo(sqs, config.dlqUrl) : undefined;
   return createHandler({
     pool: createPool({ connection, max: 1 }),
     transform: acceptingDeadLetters(createTransformer(createMasker(keyring, config.piiMaskMode, { context: config.piiContext }), parseFieldMap(config.fieldMap)), keyring),
     log,
-    ...(config.dlqUrl
-      ? { sqs: createSqsClient(config, process.env, { connections: 4, timeoutMs: config.sqsTimeoutMs, log }), dlqUrl: config.dlqUrl, encodeDeadLetter: createDeadLetterEncoder(keyring, config.dlqBody) }
-      : {}),
+    ...(sqs && dlq ? { sqs, dlqUrl: config.dlqUrl, dlq: { fifo: dlq.fifo, maxMessageBytes: dlq.maxMessageBytes }, encodeDeadLetter: createDeadLetterEncoder(keyring, config.dlqBody) } : {}),
   });
 }
 

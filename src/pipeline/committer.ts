@@ -9,6 +9,7 @@ import type { PipelineEvents } from './events.js';
 import type { Health } from './health.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Counters, Item, Received } from './state.js';
+import type { Watch } from './watchdog.js';
 
 export interface CommitterOptions {
   pool: pg.Pool;
@@ -28,6 +29,8 @@ export interface CommitterOptions {
   ack: (handles: string[]) => Promise<void>;
   /** Messages abandoned on a fatal fault: stop tracking them; they reappear on the queue. */
   letGo: (handles: string[]) => void;
+  /** Batch writes in progress are watched, so that one blocked by a lock is reported (watchdog.ts). */
+  watch?: Watch;
 }
 
 /** Thrown inside the retry loop once a fatal fault elsewhere has abandoned the work. */
@@ -71,7 +74,7 @@ export function createCommitter(o: CommitterOptions): { commit(items: Item[]): P
       if (o.life.abandon.aborted) throw ABANDONED;
       const t0 = performance.now();
       try {
-        const written = await writeRows(o.pool, rows);
+        const written = await (o.watch ? o.watch.track('PostgreSQL', 'batch write', writeRows(o.pool, rows)) : writeRows(o.pool, rows));
         events.emit('batch', rows.length, (performance.now() - t0) / 1000);
         if (sink.markUp()) {
           events.emit('sink', 'up');

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { SqsClient } from '../source/client.js';
 import { sqsErrorCode } from '../source/errors.js';
-import { queueDepth, type Message } from '../source/queue.js';
+import { queueDepth, type Message, type QueueDepth } from '../source/queue.js';
 import type { PipelineEvents } from './events.js';
 import type { Lifecycle } from './lifecycle.js';
 
@@ -13,8 +13,10 @@ export interface EndOfQueueOptions {
   life: Lifecycle;
   /** Anything received and not yet settled (tracked messages, an open batch, writes, DLQ sends). */
   inHand: () => boolean;
-  /** Called once, when the queue is found drained; the pipeline then stops. */
-  onDrained: () => void;
+  /** FIFO: how many message groups are blocked by a message this drain left on the queue. */
+  blockedGroups?: () => number;
+  /** Called once, when the queue is found drained (with the depth that showed it); the pipeline then stops. */
+  onDrained: (depth: QueueDepth) => void;
 }
 
 /**
@@ -27,6 +29,10 @@ export interface EndOfQueueOptions {
  * 3. the queue's attributes then show no visible and no delayed message, and no more in flight (received by
  *    anyone, not yet deleted) than the rejects this drain left on the queue;
  * 4. and still nothing is in hand.
+ * On a FIFO queue a message left on the queue blocks its group: SQS delivers none of the group's later messages
+ * while it is there, so they count as visible but no receive can bring them. With such blocked groups, visible
+ * messages that an empty whole-queue receive did not bring are taken to be behind them: step 3 then asks only
+ * for no delayed message and nothing in flight beyond what this drain left; the drain ends, and reports them.
  * On AWS the attributes are approximate (eventually consistent): a message sent around the moment of the
  * check may be left for the next run. Messages left on the queue as rejects (no DLQ, or refused by it) are
  * remembered by MessageId: when they come back they are not received again, and they do not count as work.
@@ -44,16 +50,17 @@ export function createEndOfQueue(o: EndOfQueueOptions): EndOfQueue {
   const left = new Set<string>();
   let checking: Promise<void> | undefined;
 
-  async function drained(): Promise<boolean> {
-    if (o.inHand()) return false;
+  async function drained(): Promise<QueueDepth | undefined> {
+    if (o.inHand()) return undefined;
     try {
       const d = await queueDepth(o.sqs, o.queueUrl);
-      const done = !o.inHand() && d.visible === 0 && d.delayed === 0 && d.inFlight <= left.size;
-      if (!done) o.log.debug({ ...d, leftOnQueue: left.size }, 'empty receive, but the queue is not drained yet');
-      return done;
+      const blocked = o.blockedGroups?.() ?? 0;
+      const done = !o.inHand() && (d.visible === 0 || blocked > 0) && d.delayed === 0 && d.inFlight <= left.size;
+      if (!done) o.log.debug({ ...d, leftOnQueue: left.size, blockedGroups: blocked }, 'empty receive, but the queue is not drained yet');
+      return done ? d : undefined;
     } catch (err) {
       o.events.emit('failure', 'sqs', sqsErrorCode(err));
-      return false;
+      return undefined;
     }
   }
 
@@ -63,8 +70,8 @@ export function createEndOfQueue(o: EndOfQueueOptions): EndOfQueue {
     afterEmptyReceive(wholeQueue) {
       if (!wholeQueue || o.life.stopping) return Promise.resolve();
       checking ??= drained()
-        .then((done) => {
-          if (done && !o.life.stopping) o.onDrained();
+        .then((depth) => {
+          if (depth && !o.life.stopping) o.onDrained(depth);
         })
         .finally(() => {
           checking = undefined;

@@ -3,6 +3,7 @@ import type { Transformer } from '../transform/transform.js';
 import { rejection } from '../transform/validate.js';
 import type { Batcher } from './batcher.js';
 import type { PipelineEvents } from './events.js';
+import type { FifoOrder, Sequenced } from './groups.js';
 import type { Rejects } from './rejects.js';
 import type { Counters, Item, Received } from './state.js';
 
@@ -12,15 +13,31 @@ export interface IntakeOptions {
   counters: Counters;
   batcher: Batcher<Item>;
   rejects: Rejects;
+  /** FIFO queues: per-group order (groups.ts). Unset for standard queues. */
+  fifo?: { order: FifoOrder; handBack: (msgs: Sequenced[]) => void } | undefined;
 }
 
 /**
  * The transform stage: received messages (already tracked) become rows for the batcher, or rejects. A body
  * that does not match its MD5 is never transformed: that copy was corrupted on the way, so the message is
- * left on the queue to be received again (`corrupt_message`).
+ * left on the queue to be received again (`corrupt_message`). On a FIFO queue each message is numbered in
+ * receive order with its MessageGroupId; one whose group is blocked by an earlier message left on the queue in
+ * this same receive is handed back unprocessed.
  */
 export function createIntake(o: IntakeOptions): (msgs: readonly Message[]) => void {
   const { events, counters } = o;
+  const fifo = o.fifo;
+
+  function process(m: Message, msg: Received): void {
+    if (!m.intact) {
+      o.rejects.leaveOnQueue(msg, rejection('corrupt_message'));
+      return;
+    }
+    const result = o.transform(m.Body, m.Attributes?.SentTimestamp);
+    if (result.ok) o.batcher.add({ ...msg, row: result.row });
+    else o.rejects.reject(msg, result.rejection);
+  }
+
   return (msgs) => {
     const now = Date.now();
     counters.receivedNow(msgs.length);
@@ -31,15 +48,17 @@ export function createIntake(o: IntakeOptions): (msgs: readonly Message[]) => vo
       if (sent !== undefined) oldest = Math.min(oldest, Number(sent) || now);
     }
     events.emit('messageAge', (now - oldest) / 1000);
-    for (const m of msgs) {
-      const msg: Received = { id: m.MessageId, handle: m.ReceiptHandle, body: m.Body };
-      if (!m.intact) {
-        o.rejects.leaveOnQueue(msg, rejection('corrupt_message'));
-        continue;
-      }
-      const result = o.transform(m.Body, m.Attributes?.SentTimestamp);
-      if (result.ok) o.batcher.add({ ...msg, row: result.row });
-      else o.rejects.reject(msg, result.rejection);
+    if (!fifo) {
+      for (const m of msgs) process(m, { id: m.MessageId, handle: m.ReceiptHandle, body: m.Body });
+      return;
     }
+    fifo.order.nextReceive();
+    const back: Sequenced[] = [];
+    for (const m of msgs) {
+      const msg = fifo.order.receive({ id: m.MessageId, handle: m.ReceiptHandle, body: m.Body }, m.Attributes?.MessageGroupId ?? '');
+      if (fifo.order.isBlocked(msg)) back.push(msg);
+      else process(m, msg);
+    }
+    if (back.length > 0) fifo.handBack(back);
   };
 }

@@ -12,12 +12,20 @@ import { createPipelineEvents, type PipelineEvents } from './events.js';
 import { createHealth, type DependencyStatus } from './health.js';
 import { createIntake } from './intake.js';
 import { createLifecycle } from './lifecycle.js';
+import { lockWaits } from '../sink/locks.js';
+import { chunk, extendVisibility } from '../source/queue.js';
+import { createFifoOrder, type FifoOrder, type Sequenced } from './groups.js';
 import { createReceivers } from './receiver.js';
 import { createRejects } from './rejects.js';
-import { createCounters, type Item, type Summary } from './state.js';
+import { createCounters, type BlockedGroup, type Item, type Received, type Summary } from './state.js';
 import { createTracker } from './tracker.js';
+import { createWatch, startWatchdog, type Waiting } from './watchdog.js';
 
 export type { Summary } from './state.js';
+export type { DeadLetterEncoder } from '../dlq/codec.js';
+
+/** While a call to PostgreSQL or SQS is blocked this long, a waiting line is logged at this interval. */
+export const WAIT_LOG_INTERVAL_MS = 5_000;
 
 export interface PipelineOptions {
   /** SQS client (src/source/client.ts); the caller owns it. */
@@ -30,9 +38,15 @@ export interface PipelineOptions {
   /** Subscribe here for metrics and progress; one is created if not given. */
   events?: PipelineEvents;
   queueUrl: string;
+  /** The source is a FIFO queue: per-group order from receive to commit (groups.ts), FIFO dead letters. */
+  fifo?: boolean;
   dlqUrl?: string | undefined;
-  /** Builds each dead letter's body and attributes (src/dlq/codec.ts); default: the original body, unchanged. */
+  /** The DLQ's MaximumMessageSize in bytes (read at start-up; default 256 KiB): caps each dead letter and each batch. */
+  dlqMaxBytes?: number;
+  /** Builds the body and attributes of each dead letter (default: the original body, unchanged); the size rule applies to its result. */
   encodeDeadLetter?: DeadLetterEncoder | undefined;
+  /** Waiting lines: a call blocked this long is logged, then again at this interval (default WAIT_LOG_INTERVAL_MS). */
+  waitLogIntervalMs?: number;
   receivers: number;
   waitTimeSeconds: number;
   visibilityTimeoutSeconds: number;
@@ -57,6 +71,11 @@ export interface PipelineStatus {
   source: DependencyStatus;
   inFlight: number;
   maxInFlight: number;
+  /** Calls to PostgreSQL or SQS blocked for at least the waiting-line interval: what, for how long, and why if known. */
+  waiting: Waiting[];
+  /** FIFO: message groups blocked by a message left on the queue (at most 10 listed; `blockedGroupCount` has them all). */
+  blockedGroups: BlockedGroup[];
+  blockedGroupCount: number;
 }
 
 export interface Pipeline {
@@ -84,11 +103,20 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   const counters = createCounters();
   const sink = createHealth();
   const source = createHealth();
+  const watch = createWatch();
+  // Every SQS call is watched, so a frozen endpoint is never silent (a long poll's own wait does not count).
+  const sqs: SqsClient = {
+    origin: o.sqs.origin,
+    region: o.sqs.region,
+    singleServer: o.sqs.singleServer,
+    destroy: () => o.sqs.destroy(),
+    call: (action, input, co) => watch.track('SQS', action, o.sqs.call(action, input, co), (co?.waitSeconds ?? 0) * 1000),
+  };
   let finished = false;
   let lastSize = 0;
 
   const tracker = createTracker({
-    sqs: o.sqs,
+    sqs,
     queueUrl: o.queueUrl,
     maxInFlight: o.maxInFlight,
     visibilityTimeoutSeconds: o.visibilityTimeoutSeconds,
@@ -101,7 +129,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     onError: (code) => events.emit('failure', 'sqs', code),
   });
   const acker = createAcker({
-    sqs: o.sqs,
+    sqs,
     queueUrl: o.queueUrl,
     log,
     retryBaseMs: o.retryBaseMs,
@@ -119,17 +147,45 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     tracker.release(handles);
   };
 
+  /**
+   * FIFO: messages that must wait for an earlier message of their group, left on the queue, are made visible
+   * again at once (the group stays locked by that message, so they come back after it, in order).
+   */
+  function handBack(msgs: Sequenced[]): void {
+    tracker.release(msgs.map((m) => m.handle));
+    counters.s.heldBack += msgs.length;
+    counters.settledNow();
+    log.info({ count: msgs.length, groupIds: [...new Set(msgs.map((m) => m.group))].slice(0, 10), repeat: 'fifo:held_back' }, 'messages of a blocked group handed back unprocessed: they follow the message left ahead of them');
+    // Latest first: an emulator that puts a returned message at the head of its group then keeps the order.
+    const handles = [...msgs].sort((a, b) => b.seq - a.seq).map((m) => m.handle);
+    life.track(
+      (async () => {
+        for (const group of chunk(handles)) {
+          await extendVisibility(sqs, o.queueUrl, group, 0).catch((err: unknown) =>
+            log.warn({ err: { code: sqsErrorCode(err) }, count: group.length }, 'could not hand back messages of a blocked group; they reappear after their visibility timeout'),
+          );
+        }
+      })(),
+    );
+  }
+  const order: FifoOrder | undefined = o.fifo ? createFifoOrder({ handBack, abandon: life.abandon, ...(o.untilEmpty ? {} : { forgetAfterMs: o.visibilityTimeoutSeconds * 1000 }) }) : undefined;
+
   const inHand = () => tracker.size > 0 || batcher.size > 0 || life.busy > 0;
   const endOfQueue = o.untilEmpty
     ? createEndOfQueue({
-        sqs: o.sqs,
+        sqs,
         queueUrl: o.queueUrl,
         log,
         events,
         life,
         inHand,
-        onDrained() {
+        ...(order ? { blockedGroups: () => order.blocked().length } : {}),
+        onDrained(depth) {
           counters.s.endOfQueue = true;
+          if (order) {
+            counters.s.blockedGroups = order.blocked();
+            if (counters.s.blockedGroups.length > 0) counters.s.blockedMessages = depth.visible;
+          }
           log.debug('the queue is drained');
           life.stop();
         },
@@ -137,8 +193,11 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     : undefined;
 
   const rejects = createRejects({
-    sqs: o.sqs,
+    sqs,
     dlqUrl: o.dlqUrl,
+    ...(o.dlqMaxBytes !== undefined ? { dlqMaxBytes: o.dlqMaxBytes } : {}),
+    ...(o.encodeDeadLetter ? { encode: o.encodeDeadLetter } : {}),
+    fifo: order !== undefined,
     log,
     events,
     life,
@@ -146,11 +205,24 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     retryBaseMs: o.retryBaseMs,
     retryMaxMs: o.retryMaxMs,
     ack,
-    encode: o.encodeDeadLetter,
-    leave(msg) {
+    leave(msg, reason, why) {
       endOfQueue?.leftBehind(msg.id);
+      const until = tracker.deadlineOf(msg.handle);
       tracker.release([msg.handle]);
+      if (order && msg.group !== undefined) {
+        order.left(msg as Sequenced, reason, why, until);
+        log.warn(
+          { groupId: msg.group, messageId: msg.id, reason, why, repeat: 'fifo:blocked' },
+          'message group blocked: a message stays on the queue ahead of the group\'s later messages, which SQS holds back until it is gone (SQS_DLQ_URL, or the queue\'s redrive policy, moves it)',
+        );
+      }
     },
+    ...(order
+      ? {
+          sending: (msg: Received) => order.rejecting(msg as Sequenced),
+          deadLettered: (msg: Received) => order.deadLettered(msg as Sequenced),
+        }
+      : {}),
   });
   const committer = createCommitter({
     pool: o.pool,
@@ -165,10 +237,12 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     reject: rejects.reject,
     ack,
     letGo: (handles) => tracker.release(handles),
+    watch,
   });
-  const batcher = createBatcher<Item>({ maxSize: o.batchSize, maxAgeMs: o.batchMaxAgeMs, onBatch: (items) => life.track(committer.commit(items)) });
+  const onBatch = order ? (items: Item[]) => life.track(order.commit(items as (Item & Sequenced)[], committer.commit)) : (items: Item[]) => life.track(committer.commit(items));
+  const batcher = createBatcher<Item>({ maxSize: o.batchSize, maxAgeMs: o.batchMaxAgeMs, onBatch });
   const receivers = createReceivers({
-    sqs: o.sqs,
+    sqs,
     queueUrl: o.queueUrl,
     waitTimeSeconds: o.waitTimeSeconds,
     visibilityTimeoutSeconds: o.visibilityTimeoutSeconds,
@@ -181,10 +255,12 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     sink,
     source,
     ...(endOfQueue ? { select: endOfQueue.fresh } : {}),
-    onMessages: createIntake({ transform: o.transform, events, counters, batcher, rejects }),
+    ...(order ? { systemAttributes: ['SentTimestamp', 'MessageGroupId', 'SequenceNumber'] } : {}),
+    onMessages: createIntake({ transform: o.transform, events, counters, batcher, rejects, fifo: order ? { order, handBack } : undefined }),
     onEmpty: (wholeQueue) => endOfQueue?.afterEmptyReceive(wholeQueue) ?? Promise.resolve(),
   });
   life.onStop(() => batcher.flush());
+  const watchdog = startWatchdog({ watch, log, intervalMs: o.waitLogIntervalMs ?? WAIT_LOG_INTERVAL_MS, explain: () => lockWaits(o.pool) });
 
   /**
    * On a single-server endpoint a short poll sees the whole queue, so a drain need not wait out a long poll
@@ -192,7 +268,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
    * whenever nothing is left in hand. On AWS only long polls count (endOfQueue.ts).
    */
   let probing: Promise<unknown> | undefined;
-  const canProbe = () => endOfQueue !== undefined && o.sqs.singleServer && !life.stopping && probing === undefined;
+  const canProbe = () => endOfQueue !== undefined && sqs.singleServer && !life.stopping && probing === undefined;
   function probe(): Promise<unknown> {
     // Not tracked as work: the end-of-queue check it runs must not count it as something in hand.
     probing = receivers.receiveOnce(0).finally(() => {
@@ -207,14 +283,20 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   return {
     events,
     stop: () => life.stop(),
-    stats: () => ({ ...counters.snapshot(), inFlight: tracker.size, sinkUp: sink.up }),
-    status: () => ({
-      state: finished ? 'stopped' : life.stopping ? 'stopping' : 'running',
-      sink: sink.status(),
-      source: source.status(),
-      inFlight: tracker.size,
-      maxInFlight: o.maxInFlight,
-    }),
+    stats: () => ({ ...counters.snapshot(), ...(order && !finished ? { blockedGroups: order.blocked() } : {}), inFlight: tracker.size, sinkUp: sink.up }),
+    status: () => {
+      const blocked = order?.blocked() ?? [];
+      return {
+        state: finished ? 'stopped' : life.stopping ? 'stopping' : 'running',
+        sink: sink.status(),
+        source: source.status(),
+        inFlight: tracker.size,
+        maxInFlight: o.maxInFlight,
+        waiting: watchdog.current(),
+        blockedGroups: blocked.slice(0, 10),
+        blockedGroupCount: blocked.length,
+      };
+    },
     async run() {
       tracker.start();
       try {
@@ -230,6 +312,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
         }
       } finally {
         tracker.stop();
+        watchdog.stop();
         finished = true;
       }
       if (life.fatal) throw life.fatal;

@@ -24,11 +24,16 @@ export interface ReceiverOptions {
   sink: Health;
   /** SQS's state as the receivers see it: down while receives fail, up after one succeeds. */
   source: Health;
+  /** System attributes to receive with each message (default SentTimestamp; FIFO adds MessageGroupId and SequenceNumber). */
+  systemAttributes?: readonly string[];
   /** Drops messages that must not be taken again (a drain's rejects left on the queue); default: none. */
   select?: (msgs: Message[]) => Message[];
   /** Messages received (already tracked): into the pipeline. */
   onMessages: (msgs: Message[]) => void;
-  /** A receive that brought nothing (after select); `wholeQueue`: it covered every server (see endOfQueue.ts). */
+  /**
+   * A receive that brought nothing (after select); `wholeQueue`: it covered every server (see endOfQueue.ts) and
+   * was not full, so `select` cannot have hidden other messages behind the ones it dropped.
+   */
   onEmpty: (wholeQueue: boolean) => Promise<void>;
 }
 
@@ -58,6 +63,11 @@ const FINISH_POLL_MAX_WAIT_S = 2;
 export function createReceivers(o: ReceiverOptions): Receivers {
   const { log, events, life, tracker } = o;
   const select = o.select ?? ((m: Message[]) => m);
+  const receiveOptions = (waitTimeSeconds: number) => ({
+    waitTimeSeconds,
+    visibilityTimeoutSeconds: o.visibilityTimeoutSeconds,
+    ...(o.systemAttributes ? { systemAttributes: o.systemAttributes } : {}),
+  });
 
   /** Waits for a running sink and room in flight, and reserves it; false once stopping. */
   async function gate(): Promise<boolean> {
@@ -103,7 +113,7 @@ export function createReceivers(o: ReceiverOptions): Receivers {
     let msgs: Message[];
     stop.polling(waitTimeSeconds);
     try {
-      msgs = await receiveMessages(o.sqs, o.queueUrl, { waitTimeSeconds, visibilityTimeoutSeconds: o.visibilityTimeoutSeconds }, { signal: stop.signal });
+      msgs = await receiveMessages(o.sqs, o.queueUrl, receiveOptions(waitTimeSeconds), { signal: stop.signal });
     } catch (err) {
       tracker.unreserve(SQS_BATCH_LIMIT);
       if (life.stopping) return 'stopped';
@@ -122,7 +132,7 @@ export function createReceivers(o: ReceiverOptions): Receivers {
       o.onMessages(fresh);
       return 'messages';
     }
-    await o.onEmpty(o.sqs.singleServer || waitTimeSeconds >= 1);
+    await o.onEmpty((o.sqs.singleServer || waitTimeSeconds >= 1) && msgs.length < SQS_BATCH_LIMIT);
     return 'empty';
   }
 

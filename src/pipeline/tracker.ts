@@ -24,6 +24,8 @@ export interface Tracker {
   unreserve(n: number): void;
   /** Forget messages: deleted, or deliberately left for the queue to redeliver. */
   release(handles: readonly string[]): void;
+  /** When a tracked message's visibility timeout ends (as last set), in ms since the epoch. */
+  deadlineOf(handle: string): number | undefined;
   start(): void;
   stop(): void;
 }
@@ -111,6 +113,7 @@ export function createTracker(o: TrackerOptions): Tracker {
       for (const h of handles) live.delete(h);
       changed(true);
     },
+    deadlineOf: (handle) => live.get(handle)?.deadline,
     start() {
       timer ??= setInterval(() => void beat(), Math.max(500, visMs / 4));
       timer.unref();

@@ -140,17 +140,6 @@ function attributeValues(a: Record<string, string | MessageAttributeValue>): Rec
   return out;
 }
 
-export interface DeadLetter {
-  body: string;
-  reason: string;
-  sourceMessageId: string;
-}
-
-/** Sends up to 10 rejected bodies, unchanged, with `reason` and `source_message_id` attributes. */
-export function sendDeadLetters(sqs: SqsClient, dlqUrl: string, letters: readonly DeadLetter[], co?: CallOptions): Promise<BatchFailure[]> {
-  return sendMessages(sqs, dlqUrl, letters.map((l) => ({ body: l.body, attributes: { reason: l.reason, source_message_id: l.sourceMessageId } })), co);
-}
-
 export interface QueueDepth {
   visible: number;
   inFlight: number;

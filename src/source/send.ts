@@ -1,23 +1,55 @@
 import type { SqsClient } from './client.js';
-import { chunk, sendMessages, type OutgoingMessage } from './queue.js';
+import { sendMessages, type OutgoingMessage } from './queue.js';
+import { batchBySize, sqsMessageBytes, SQS_MAX_BYTES } from './size.js';
 
-/** Publishes messages with SendMessageBatch, `concurrency` batches at a time. Throws if SQS refuses any. */
-export async function sendAll(sqs: SqsClient, queueUrl: string, messages: readonly OutgoingMessage[], concurrency = 8): Promise<number> {
-  const groups = chunk(messages);
+export interface SendOptions {
+  /** SendMessageBatch calls at once (default 8). */
+  concurrency?: number;
+  /** The queue's MaximumMessageSize: caps each message and each batch (default 1 MiB, SQS's own limit). */
+  maxBytes?: number;
+  /** A FIFO queue: batches go out one after another, so each group's messages arrive in the order given. */
+  inOrder?: boolean;
+}
+
+/** A message too large for the queue: no request can carry it. */
+export class MessageTooLargeError extends Error {
+  override name = 'MessageTooLargeError';
+  constructor(
+    readonly index: number,
+    readonly bytes: number,
+    readonly maxBytes: number,
+  ) {
+    super(`message ${index + 1} is ${bytes} bytes with its attributes; the queue takes at most ${maxBytes} (its MaximumMessageSize)`);
+  }
+}
+
+/**
+ * Publishes messages with SendMessageBatch: batches built by size (up to 10 messages, their total within
+ * `maxBytes`), `concurrency` at a time, or one at a time in order. Nothing is sent if a message is too large
+ * on its own. Throws if SQS refuses any.
+ */
+export async function sendAll(sqs: SqsClient, queueUrl: string, messages: readonly OutgoingMessage[], o: SendOptions | number = {}): Promise<number> {
+  const opts = typeof o === 'number' ? { concurrency: o } : o;
+  const maxBytes = Math.min(opts.maxBytes ?? SQS_MAX_BYTES, SQS_MAX_BYTES);
+  const indexed = messages.map((m, index) => ({ m, index, bytes: sqsMessageBytes(m) }));
+  const { batches, tooLarge } = batchBySize(indexed, (x) => x.bytes, maxBytes);
+  const [big] = tooLarge;
+  if (big) throw new MessageTooLargeError(big.index, big.bytes, maxBytes);
   let next = 0;
   let sent = 0;
   async function worker(): Promise<void> {
-    while (next < groups.length) {
-      const group = groups[next++] ?? [];
-      const failed = await sendMessages(sqs, queueUrl, group);
+    while (next < batches.length) {
+      const group = batches[next++] ?? [];
+      const failed = await sendMessages(sqs, queueUrl, group.map((x) => x.m));
       if (failed.length) throw new Error(`SQS refused ${failed.length} messages (${failed[0]?.code ?? 'unknown'})`);
       sent += group.length;
     }
   }
-  await Promise.all(Array.from({ length: Math.min(concurrency, groups.length) }, worker));
+  const workers = opts.inOrder ? 1 : Math.min(opts.concurrency ?? 8, batches.length);
+  await Promise.all(Array.from({ length: workers }, worker));
   return sent;
 }
 
 /** Publishes bodies as they are. */
-export const sendBodies = (sqs: SqsClient, queueUrl: string, bodies: readonly string[], concurrency = 8): Promise<number> =>
-  sendAll(sqs, queueUrl, bodies.map((body) => ({ body })), concurrency);
+export const sendBodies = (sqs: SqsClient, queueUrl: string, bodies: readonly string[], o: SendOptions | number = 8): Promise<number> =>
+  sendAll(sqs, queueUrl, bodies.map((body) => ({ body })), o);

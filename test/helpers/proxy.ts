@@ -25,6 +25,8 @@ export interface FaultProxy {
   rewriteRequest?: ((action: string, body: string) => string) | undefined;
   /** Rewrites a forwarded answer (e.g. to corrupt a received body). */
   rewrite?: ((action: string, body: string) => string) | undefined;
+  /** Answers a request itself instead of forwarding it, when it returns an answer (e.g. an SQS error for one action). */
+  respond?: ((action: string, body: string) => { status: number; body: string; queryError?: string } | undefined) | undefined;
   close(): Promise<void>;
 }
 
@@ -84,6 +86,25 @@ export async function faultProxy(target: string): Promise<FaultProxy> {
         res.end(body);
       });
     });
+    const respond = state.respond;
+    if (respond) {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const answer = respond(targetHeader.replace('AmazonSQS.', ''), body);
+        if (answer) {
+          state.failures++;
+          res.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.0', ...(answer.queryError ? { 'x-amzn-query-error': answer.queryError } : {}) });
+          res.end(answer.body);
+          return;
+        }
+        const up = forward({ ...req.headers, 'content-length': String(Buffer.byteLength(body)) });
+        up.on('error', () => res.destroy());
+        up.end(body);
+      });
+      return;
+    }
     const rewriteRequest = state.rewriteRequest;
     if (!rewriteRequest) {
       const up = forward(req.headers);

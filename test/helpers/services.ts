@@ -26,6 +26,25 @@ export async function freshQueues(sqs: SqsClient, visibilityTimeout = 30): Promi
   return { queueUrl, dlqUrl };
 }
 
+/** moto_server's SQS (an SQS implementation independent of fauxqs; it also serves the KMS tests). */
+export function motoSqsClient(): SqsClient {
+  const endpoint = inject('kmsEndpoint');
+  return createSqsClient({ queueUrl: endpoint, sqsEndpoint: endpoint, region: 'us-east-1' }, {});
+}
+
+/**
+ * A new FIFO source queue and, unless `dlq` is false, a FIFO DLQ; `attributes` apply to the DLQ (e.g.
+ * MaximumMessageSize). Names end in .fifo, as SQS requires.
+ */
+export async function fifoQueues(sqs: SqsClient, o: { visibilityTimeout?: number; dlq?: boolean; dlqAttributes?: Record<string, string> } = {}): Promise<{ queueUrl: string; dlqUrl: string | undefined }> {
+  const name = `f-${suffix()}`;
+  const [queueUrl, dlqUrl] = await Promise.all([
+    createQueue(sqs, `${name}.fifo`, { FifoQueue: 'true', VisibilityTimeout: String(o.visibilityTimeout ?? 30) }),
+    o.dlq === false ? Promise.resolve(undefined) : createQueue(sqs, `${name}-dlq.fifo`, { FifoQueue: 'true', ...o.dlqAttributes }),
+  ]);
+  return { queueUrl, dlqUrl };
+}
+
 /** A new, empty database on the test server; returns its URL. */
 export async function freshDatabase(): Promise<string> {
   const admin = inject('pgAdminUrl');

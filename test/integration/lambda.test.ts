@@ -2,7 +2,7 @@ import type { SQSEvent } from 'aws-lambda';
 import pg from 'pg';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createHandler } from '../../src/lambda/handler.js';
+import { createHandler, FullBatchFailureError } from '../../src/lambda/handler.js';
 import { createMasker } from '../../src/masking/masker.js';
 import type { SqsClient } from '../../src/source/client.js';
 import { receiveMessages, type Message } from '../../src/source/queue.js';
@@ -18,6 +18,7 @@ function toEvent(msgs: Message[], queueArn: string): SQSEvent {
       receiptHandle: m.ReceiptHandle ?? '',
       body: m.Body ?? '',
       attributes: {
+        ...m.Attributes,
         ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
         SentTimestamp: m.Attributes?.SentTimestamp ?? '',
         SenderId: m.Attributes?.SenderId ?? 'test',
@@ -71,13 +72,25 @@ describe('Lambda handler (ReportBatchItemFailures)', () => {
     expect(dead.map((m) => m.MessageAttributes?.reason?.StringValue)).toEqual(['not_an_object']);
   });
 
-  it('reports every valid record as failed when Postgres is down, so they are retried', async () => {
-    const { queueUrl } = await freshQueues(env.sqs);
+  it('Postgres down: every record failed, so it throws FullBatchFailureError (the invocation counts as an error), as Powertools does', async () => {
+    const { queueUrl, dlqUrl } = await freshQueues(env.sqs);
     await sendBodies(env.sqs, queueUrl, (await validSampleBodies()).slice(0, 3));
     const down = new pg.Pool({ connectionString: 'postgres://x:y@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
-    const msgs = await receiveAll(env.sqs, queueUrl, 3);
-    const res = await createHandler({ pool: down, transform, log })(toEvent(msgs, 'arn'));
-    expect(res.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(msgs.map((m) => m.MessageId).sort());
-    await down.end();
+    try {
+      const msgs = await receiveAll(env.sqs, queueUrl, 3);
+      const err = await createHandler({ pool: down, transform, log })(toEvent(msgs, 'arn')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FullBatchFailureError);
+      expect(err).toMatchObject({ code: 'ETL_ERR_LAMBDA_FULL_BATCH_FAILURE', failures: 3 });
+      // Opted out: every record reported as a failure instead.
+      const res = await createHandler({ pool: down, transform, log, throwOnFullBatchFailure: false })(toEvent(msgs, 'arn'));
+      expect(res.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(msgs.map((m) => m.MessageId).sort());
+      // Not every record failed (a reject was dead-lettered): the valid ones are reported, nothing is thrown.
+      await sendBodies(env.sqs, queueUrl, [...(await validSampleBodies()).slice(0, 2), 'not json']);
+      const mixed = await receiveAll(env.sqs, queueUrl, 3);
+      const partial = await createHandler({ pool: down, transform, log, sqs: env.sqs, dlqUrl })(toEvent(mixed, 'arn'));
+      expect(partial.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(mixed.filter((m) => m.Body !== 'not json').map((m) => m.MessageId).sort());
+    } finally {
+      await down.end();
+    }
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   acceptingDeadLetters, createDeadLetterDecoder, createDeadLetterEncoder, DeadLetterError, ENVELOPE_PREFIX, type DeadLetterAttributes,
 } from '../../src/dlq/codec.js';
-import { messageBytes, sizeBatches } from '../../src/dlq/redrive.js';
+import { batchBySize, sqsMessageBytes } from '../../src/source/size.js';
 import type { Keyring } from '../../src/masking/keyring.js';
 import type { MessageAttributeValue } from '../../src/source/queue.js';
 
@@ -173,15 +173,15 @@ describe('acceptingDeadLetters (an encrypted dead letter moved back to the sourc
 
 describe('SQS sizes for redrive batches', () => {
   it('counts body and attribute names, types and values as SQS does', () => {
-    expect(messageBytes({ body: 'héllo' })).toBe(6);
-    expect(messageBytes({ body: 'x', attributes: { reason: 'r', n: { DataType: 'Number', StringValue: '12' } } })).toBe(1 + 6 + 6 + 1 + 1 + 6 + 2);
+    expect(sqsMessageBytes({ body: 'héllo' })).toBe(6);
+    expect(sqsMessageBytes({ body: 'x', attributes: { reason: 'r', n: { DataType: 'Number', StringValue: '12' } } })).toBe(1 + 6 + 6 + 1 + 1 + 6 + 2);
   });
 
   it('packs at most 10 entries and the byte limit per batch, and sets apart what cannot fit alone', () => {
     const items = [300, 300, 500, 100, 2000, ...Array.from({ length: 12 }, () => 1)].map((n, i) => ({ i, out: { body: 'x'.repeat(n) } }));
-    const { batches, tooLarge } = sizeBatches(items, 1000);
+    const { batches, tooLarge } = batchBySize(items, (x) => sqsMessageBytes(x.out), 1000);
     expect(tooLarge.map((t) => t.i)).toEqual([4]);
     expect(batches.map((b) => b.map((x) => x.i))).toEqual([[0, 1], [2, 3, 5, 6, 7, 8, 9, 10, 11, 12], [13, 14, 15, 16]]);
-    for (const b of batches) expect(b.reduce((a, x) => a + messageBytes(x.out), 0)).toBeLessThanOrEqual(1000);
+    for (const b of batches) expect(b.reduce((a, x) => a + sqsMessageBytes(x.out), 0)).toBeLessThanOrEqual(1000);
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readBodies } from '../../src/cli/commands/send.js';
+import { readBodies, withFifoIds } from '../../src/cli/commands/send.js';
 import { ConfigError } from '../../src/config/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'send-file-'));
@@ -55,5 +55,36 @@ describe('send --file: what a file holds', () => {
     expect(() => readBodies(file(' \n'))).toThrow(/is empty: it should hold a JSON array of events, one JSON event, or NDJSON/);
     expect(() => readBodies(file('[]'))).toThrow(/is an empty JSON array: there is nothing to send/);
     expect(() => readBodies(join(dir, 'missing.json'))).toThrow(/cannot read .*missing\.json \(ENOENT\)/);
+  });
+});
+
+describe('send to a FIFO queue: group and deduplication ids', () => {
+  const body = (user: unknown) => JSON.stringify({ ...event, user_id: user });
+
+  it('--group-id: one group for every message; --dedup message: a new id per message, identical bodies too', () => {
+    const out = withFifoIds([body('u-1'), body('u-1')], { groupId: 'logins', dedup: 'message' });
+    expect(out.map((m) => m.groupId)).toEqual(['logins', 'logins']);
+    expect(out[0]?.deduplicationId).not.toBe(out[1]?.deduplicationId);
+  });
+
+  it('--dedup content: the SHA-256 of the body, as ContentBasedDeduplication does', () => {
+    const out = withFifoIds([body('u-1'), body('u-1'), body('u-2')], { groupId: 'g', dedup: 'content' });
+    expect(out[0]?.deduplicationId).toBe(out[1]?.deduplicationId);
+    expect(out[0]?.deduplicationId).toMatch(/^[0-9a-f]{64}$/);
+    expect(out[2]?.deduplicationId).not.toBe(out[0]?.deduplicationId);
+  });
+
+  it('--group-field: the field\'s value (a nested path too, numbers as text); the fallback for messages without a usable one', () => {
+    const nested = JSON.stringify({ client: { id: 42 } });
+    expect(withFifoIds([body('u-1'), nested], { groupField: 'client.id', groupId: 'none', dedup: 'message' }).map((m) => m.groupId)).toEqual(['none', '42']);
+    const out = withFifoIds([body('u-1'), 'not json', body(''), body('has space'), body('x'.repeat(129)), body({ o: 1 })], { groupField: 'user_id', groupId: 'fallback', dedup: 'message' });
+    expect(out.map((m) => m.groupId)).toEqual(['u-1', 'fallback', 'fallback', 'fallback', 'fallback', 'fallback']);
+  });
+
+  it('without a fallback, one line naming the message by position, never its content; a bad --group-id is refused', () => {
+    expect(() => withFifoIds([body('u-1'), body('203.0.113.9 x')], { groupField: 'user_id', dedup: 'message' })).toThrow(
+      new ConfigError('message 2 has no usable user_id for a MessageGroupId (missing, not JSON, or not 1 to 128 letters, digits or ASCII punctuation); add --group-id ID as the group of such messages'),
+    );
+    expect(() => withFifoIds([body('u-1')], { groupId: 'two words', dedup: 'message' })).toThrow(/--group-id must be 1 to 128 letters, digits or ASCII punctuation/);
   });
 });

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { exitCode, type Ended, type Outcome } from '../../src/cli/consume.js';
-import { formatRate, formatSeconds, formatSummary, summaryJson } from '../../src/cli/output.js';
+import { blockedLine, formatRate, formatSeconds, formatSummary, summaryJson } from '../../src/cli/output.js';
 import type { Summary } from '../../src/pipeline/pipeline.js';
+import { emptySummary } from '../../src/pipeline/state.js';
 
 const counts = (received: number, elapsedMs: number, activeMs: number): Summary => ({
+  ...emptySummary(),
   received,
   written: received - 2,
   duplicates: 0,
@@ -82,7 +84,7 @@ describe('drain summary', () => {
   it('--json: the counts, times and how it ended', () => {
     expect(summaryJson(outcome(counts(10, 1500, 300)))).toEqual({
       received: 10, written: 8, duplicates: 0, rejected: 2, rejectedByReason: { invalid_json: 2 }, deadLettered: 2, leftOnQueue: 0, deleted: 10,
-      elapsedMs: 1500, activeMs: 300, startupMs: 60, complete: true, ended: 'drained', signal: null, unfinished: 0,
+      tooLargeForDlq: 0, heldBack: 0, blockedGroups: [], blockedMessages: 0, elapsedMs: 1500, activeMs: 300, startupMs: 60, complete: true, ended: 'drained', signal: null, unfinished: 0,
     });
     expect(summaryJson(outcome(counts(10, 1500, 300), 'signal', 'SIGTERM'))).toMatchObject({ complete: false, ended: 'signal', signal: 'SIGTERM' });
   });
@@ -90,6 +92,45 @@ describe('drain summary', () => {
   it('formats seconds and rates so that the figures can be checked by hand', () => {
     expect([formatSeconds(0), formatSeconds(1449), formatSeconds(9_994), formatSeconds(9_996), formatSeconds(1_234_567)]).toEqual(['0.00 s', '1.45 s', '9.99 s', '10.0 s', '1,234.6 s']);
     expect([formatRate(0), formatRate(0.01678), formatRate(12.34), formatRate(99.6), formatRate(5063.4)]).toEqual(['0 msg/s', '0.017 msg/s', '12 msg/s', '100 msg/s', '5,063 msg/s']);
+  });
+});
+
+describe('a FIFO drain stopped by blocked groups', () => {
+  const blocked = (n: number, why: 'no_dlq' | 'too_large' = 'no_dlq'): Summary => ({
+    ...counts(40, 2_000, 1_500),
+    blockedGroups: Array.from({ length: n }, (_, i) => ({ groupId: `user-${i}`, messageId: `m${i}`, reason: 'invalid_json', why })),
+    blockedMessages: 17,
+  });
+
+  it('one line: the groups, why, how much waits behind them and what to do', () => {
+    expect(blockedLine(blocked(2))).toBe(
+      '2 message groups are blocked: "user-0", "user-1" by a rejected message left on the queue (no SQS_DLQ_URL); about 17 messages wait on the queue behind them. SQS delivers none of a group\'s later messages while such a message is on the queue: set SQS_DLQ_URL to a FIFO dead-letter queue, or give the queue a redrive policy (maxReceiveCount) so that SQS moves such messages; then drain again',
+    );
+    const mixed = { ...blocked(1), blockedGroups: [...blocked(1).blockedGroups, { groupId: 'big', messageId: 'm9', reason: 'invalid_json', why: 'too_large' as const }] };
+    expect(blockedLine(mixed)).toContain('"user-0" by a rejected message left on the queue (no SQS_DLQ_URL); "big" by a rejected message too large for the DLQ');
+    expect(blockedLine(mixed)).toContain("or raise the DLQ's MaximumMessageSize");
+  });
+
+  it('names at most 10 groups (the JSON has them all) and escapes what a terminal would act on', () => {
+    const many = blockedLine(blocked(25));
+    expect(many).toMatch(/^25 message groups are blocked: "user-0", .*"user-9", 15 more by/);
+    const odd = blockedLine({ blockedGroups: [{ groupId: 'a\u001b[2Jb', messageId: 'm', reason: 'invalid_json', why: 'no_dlq' }], blockedMessages: 0 });
+    expect(odd).toContain('"a\\u001b[2Jb"');
+    expect(odd).not.toContain('\u001b');
+  });
+
+  it('the summary starts with it; exit code 3; --json has complete: false and the groups', () => {
+    const o = outcome(blocked(1), 'blocked');
+    expect(formatSummary(o, false).split('\n')[0]).toBe(`drain incomplete after 2.00 s: ${blockedLine(blocked(1))}`);
+    expect(exitCode({ ...o, complete: false })).toBe(3);
+    expect(summaryJson({ ...o, complete: false })).toMatchObject({ complete: false, ended: 'blocked', blockedGroups: [{ groupId: 'user-0' }], blockedMessages: 17 });
+  });
+
+  it('held-back messages and rejects too large for the DLQ are counted in the text', () => {
+    const text = formatSummary(outcome({ ...counts(40, 2_000, 1_500), rejected: 3, deadLettered: 2, leftOnQueue: 1, tooLargeForDlq: 1, heldBack: 4 }), true);
+    expect(text).toContain('2 sent to the dead-letter queue');
+    expect(text).toContain('1 too large for the dead-letter queue: left on the queue for its redrive policy');
+    expect(text).toContain('held back   4');
   });
 });
 

@@ -6,8 +6,8 @@ import { describePgError, targetText } from '../../sink/errors.js';
 import { describeTls } from '../../sink/tls.js';
 import { checkSchema, LEDGER, TABLE } from '../../sink/schema.js';
 import { describeSqsError } from '../../source/errors.js';
-import { queueDepth } from '../../source/queue.js';
-import { createContext, type AppContext } from '../context.js';
+import { queueInfo, type QueueInfo } from '../../source/queueInfo.js';
+import { checkQueueTypes, createContext, type AppContext } from '../context.js';
 import { addSettingOptions, configFrom, PIPELINE_KEYS } from '../options.js';
 import { formatTable } from '../output.js';
 
@@ -60,14 +60,20 @@ async function runChecks(ctx: AppContext): Promise<Check[]> {
     }
   };
   checks.push(...(await keyChecks(ctx)));
+  let source: QueueInfo | undefined;
   await attempt('SQS source queue', async () => {
-    const d = await queueDepth(ctx.sqs(), c.queueUrl);
-    return `${c.queueUrl}: ~${d.visible} visible, ~${d.inFlight} in flight`;
+    const d = (source = await queueInfo(ctx.sqs(), c.queueUrl));
+    return `${c.queueUrl}: ${d.fifo ? 'FIFO, ' : ''}~${d.visible} visible, ~${d.inFlight} in flight`;
   }, (e) => describeSqsError(e, c.queueUrl));
   if (c.dlqUrl) {
     const dlq = c.dlqUrl;
     const bodies = c.dlqBody === 'raw' ? 'bodies raw (DLQ_BODY=raw: readable ip and device_id)' : 'bodies encrypted (`login-etl dlq list` reads them)';
-    await attempt('SQS dead-letter queue', async () => `${dlq}: ~${(await queueDepth(ctx.sqs(), dlq)).visible} messages; ${bodies}`, (e) => describeSqsError(e, dlq));
+    await attempt('SQS dead-letter queue', async () => {
+      const d = await queueInfo(ctx.sqs(), dlq);
+      // A FIFO source needs a FIFO DLQ and the reverse: the same one line as at start-up.
+      if (source) checkQueueTypes({ source, dlq: d }, c.queueUrl, dlq);
+      return `${dlq}: ${d.fifo ? 'FIFO, ' : ''}~${d.visible} messages, takes up to ${d.maxMessageBytes} bytes each; ${bodies}`;
+    }, (e) => (e instanceof LoginEtlError ? e.message : describeSqsError(e, dlq)));
   } else {
     checks.push({ check: 'SQS dead-letter queue', result: 'skip', detail: 'SQS_DLQ_URL not set: rejects stay on the source queue' });
   }

@@ -4,7 +4,7 @@ import { queueDepth } from '../../source/queue.js';
 import { consume, exitCode, type Outcome } from '../consume.js';
 import { createContext, type AppContext } from '../context.js';
 import { addSettingOptions, configFrom, PIPELINE_KEYS } from '../options.js';
-import { formatSummary, progressLine, summaryJson } from '../output.js';
+import { blockedLine, formatSummary, progressLine, summaryJson } from '../output.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 
 /**
@@ -73,6 +73,8 @@ export async function drainWith(ctx: AppContext, { json, progress, handleSignals
       },
       report: (o) => {
         stopProgress?.();
+        // The text summary starts with this line; with --json it goes to the log too, so a person sees it.
+        if (json && o.ended === 'blocked') ctx.log.warn({ blockedGroups: o.summary.blockedGroups.length, blockedMessages: o.summary.blockedMessages }, `drain incomplete: ${blockedLine(o.summary)}`);
         process.stdout.write(`${json ? JSON.stringify(summaryJson(o)) : formatSummary(o, Boolean(ctx.config.dlqUrl))}\n`);
       },
     });
@@ -84,7 +86,7 @@ export async function drainWith(ctx: AppContext, { json, progress, handleSignals
 export function drainCommand(program: Command): void {
   const cmd = program
     .command('drain')
-    .description('Process the queue until it is empty, print a summary and exit 0 (130/143 if interrupted by SIGINT/SIGTERM).')
+    .description('Process the queue until it is empty, print a summary and exit 0 (3 if FIFO groups stay blocked by rejects; 130/143 if interrupted by SIGINT/SIGTERM).')
     .option('--json', 'print the summary as one JSON object on the last stdout line')
     .option('--no-progress', 'no progress bar (it only shows on a TTY anyway)');
   addSettingOptions(cmd, [...PIPELINE_KEYS, 'drainWaitTimeSeconds']);

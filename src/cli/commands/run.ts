@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../config/errors.js';
 import { createPipelineEvents } from '../../pipeline/events.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
+import { describeWaiting } from '../../pipeline/watchdog.js';
 import { createMetrics } from '../../observability/metrics.js';
 import { cachedCheck, startHttpEndpoints } from '../../observability/server.js';
 import { describePgError } from '../../sink/errors.js';
@@ -53,6 +54,9 @@ export function runCommand(program: Command): void {
         const st = pipeline?.status();
         if (st && !st.sink.up) return { ok: false, reason: st.sink.reason ?? 'PostgreSQL unavailable; receiving paused' };
         if (st && !st.source.up) return { ok: false, reason: st.source.reason ?? 'SQS unavailable' };
+        // A call blocked past the waiting-line interval (a table lock, a frozen endpoint): the same line as the log's.
+        const blocked = st?.waiting[0];
+        if (blocked) return { ok: false, reason: describeWaiting(blocked) };
         return dependenciesReady();
       },
     });

@@ -1,9 +1,12 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ConfigError } from '../../config/errors.js';
 import { generateEvents } from '../../demo/generate.js';
-import { sendBodies } from '../../source/send.js';
-import { createContext, preflightQueue } from '../context.js';
+import type { OutgoingMessage } from '../../source/queue.js';
+import { MessageTooLargeError, sendAll } from '../../source/send.js';
+import { flatten, isPlainObject } from '../../transform/flatten.js';
+import { createContext, preflightQueueInfo } from '../context.js';
 import { addSettingOptions, configFrom } from '../options.js';
 
 const positiveInt = (v: string): number => {
@@ -55,6 +58,55 @@ export function readBodies(path: string): string[] {
   return bodies;
 }
 
+/** What SQS accepts as a MessageGroupId: 1–128 characters, letters, digits and ASCII punctuation. */
+const GROUP_ID = /^[A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]{1,128}$/;
+
+export interface FifoIdOptions {
+  /** MessageGroupId for every message; with `groupField`, for the messages that have no usable value there. */
+  groupId?: string | undefined;
+  /** Dotted path of the event field whose value is the MessageGroupId, e.g. `user_id`. */
+  groupField?: string | undefined;
+  /**
+   * `message` (default): a new id per message, so two identical events (login events carry no time of their own)
+   * stay two messages; `content`: the SHA-256 of the body, as SQS's ContentBasedDeduplication does, so
+   * re-sending the same events within SQS's 5-minute window adds nothing, but identical events collapse into one.
+   */
+  dedup: 'message' | 'content';
+}
+
+/**
+ * MessageGroupId and MessageDeduplicationId for each body sent to a FIFO queue. A message whose group field is
+ * missing, not a string or number, or not a valid group id takes `groupId`; without one it is a ConfigError
+ * naming the message's position (never its content, which may hold PII).
+ */
+export function withFifoIds(bodies: readonly string[], o: FifoIdOptions): OutgoingMessage[] {
+  if (o.groupId !== undefined && !GROUP_ID.test(o.groupId)) {
+    throw new ConfigError('--group-id must be 1 to 128 letters, digits or ASCII punctuation (what SQS accepts as a MessageGroupId)');
+  }
+  const depth = o.groupField?.split('.').length ?? 0;
+  return bodies.map((body, i) => {
+    let group = o.groupId;
+    if (o.groupField !== undefined) {
+      let value: unknown;
+      try {
+        const event: unknown = JSON.parse(body);
+        value = isPlainObject(event) ? flatten(event, depth).get(o.groupField) : undefined;
+      } catch {
+        value = undefined;
+      }
+      const text = typeof value === 'number' ? String(value) : value;
+      if (typeof text === 'string' && GROUP_ID.test(text)) group = text;
+      else if (group === undefined) {
+        throw new ConfigError(
+          `message ${i + 1} has no usable ${o.groupField} for a MessageGroupId (missing, not JSON, or not 1 to 128 letters, digits or ASCII punctuation); add --group-id ID as the group of such messages`,
+        );
+      }
+    }
+    const deduplicationId = o.dedup === 'content' ? createHash('sha256').update(body).digest('hex') : randomUUID();
+    return { body, groupId: group as string, deduplicationId };
+  });
+}
+
 export function sendCommand(program: Command): void {
   const cmd = program
     .command('send')
@@ -66,16 +118,34 @@ export function sendCommand(program: Command): void {
       const n = Number(v);
       if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be between 0 and 1');
       return n;
-    }, 0.02);
+    }, 0.02)
+    .option('--group-id <id>', 'FIFO queues: the MessageGroupId of every message (one group: one strict order), or, with --group-field, of messages without that field')
+    .option('--group-field <path>', 'FIFO queues: the event field whose value is the MessageGroupId, e.g. user_id (order per user; groups are processed in parallel)')
+    .addOption(
+      new Option('--dedup <how>', 'FIFO queues: MessageDeduplicationId per message (message: a new id each, so identical events stay distinct) or from the body (content: SHA-256, like ContentBasedDeduplication: a re-send within 5 minutes adds nothing, identical events collapse)')
+        .choices(['message', 'content'])
+        .default('message'),
+    );
   addSettingOptions(cmd, ['queueUrl', 'sqsEndpoint', 'region', 'logLevel']);
-  cmd.action(async (opts: { file?: string; generate?: number; seed: number; malformedRatio: number }) => {
+  cmd.action(async (opts: { file?: string; generate?: number; seed: number; malformedRatio: number; groupId?: string; groupField?: string; dedup: 'message' | 'content' }) => {
     if ((opts.file === undefined) === (opts.generate === undefined)) throw new ConfigError('send needs exactly one of --file <path> or --generate <count>');
     const ctx = createContext(configFrom(cmd));
+    const { queueUrl } = ctx.config;
     try {
       const bodies = opts.file !== undefined ? readBodies(opts.file) : generateEvents(opts.generate ?? 0, opts.seed, opts.malformedRatio).bodies;
-      await preflightQueue(ctx);
-      const n = await sendBodies(ctx.sqs(), ctx.config.queueUrl, bodies);
-      process.stdout.write(`sent ${n} messages to ${ctx.config.queueUrl}\n`);
+      const queue = await preflightQueueInfo(ctx);
+      const grouped = opts.groupId !== undefined || opts.groupField !== undefined;
+      if (queue.fifo && !grouped) {
+        throw new ConfigError(`${queueUrl} is a FIFO queue: every message needs a group; add --group-id ID (one group, one strict order) or --group-field user_id (an order per user)`);
+      }
+      if (!queue.fifo && grouped) {
+        throw new ConfigError(`${queueUrl} is a standard queue: --group-id and --group-field are for FIFO queues (their names end in .fifo)`);
+      }
+      const messages = queue.fifo ? withFifoIds(bodies, { groupId: opts.groupId, groupField: opts.groupField, dedup: opts.dedup }) : bodies.map((body) => ({ body }));
+      const n = await sendAll(ctx.sqs(), queueUrl, messages, { maxBytes: queue.maxMessageBytes, inOrder: queue.fifo }).catch((err: unknown) => {
+        throw err instanceof MessageTooLargeError ? new ConfigError(`${err.message}; nothing was sent`, undefined, { cause: err }) : err;
+      });
+      process.stdout.write(`sent ${n} messages to ${queueUrl}\n`);
     } finally {
       await ctx.close();
     }
