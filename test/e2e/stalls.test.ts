@@ -21,7 +21,16 @@ async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, what
   }
 }
 
-const bigReject = (bytes: number) => `{"user_id": "${'x'.repeat(bytes - 13)}`;
+/**
+ * A malformed event (invalid_json) of exactly `bytes` bytes, of random printable ASCII: dead letters are
+ * compressed before they are encrypted, so a repeated character would fit the DLQ at any size.
+ */
+const bigReject = (bytes: number) => {
+  const text = Array.from(randomBytes(bytes - 13), (b) => String.fromCharCode(0x23 + (b % 92)))
+    .join('')
+    .replaceAll('\\', '/');
+  return `{"user_id": "${text}`;
+};
 
 describe('run: large rejects and stalls (CLI subprocess)', () => {
   let sqs: SqsClient;
@@ -36,7 +45,7 @@ describe('run: large rejects and stalls (CLI subprocess)', () => {
   it('large rejects and a 256 KiB DLQ: no wedge; SIGTERM stops at once (not at the shutdown timeout), exit 0', async () => {
     const name = `wedge-${randomBytes(4).toString('hex')}`;
     const [queueUrl, dlqUrl] = await Promise.all([createQueue(sqs, name), createQueue(sqs, `${name}-dlq`, { MaximumMessageSize: '262144' })]);
-    await sendBodies(sqs, queueUrl, [bigReject(150_000), bigReject(250_000), bigReject(200_000), bigReject(262_100), ...uniqueBodies(10, 'wedge')], { concurrency: 1 });
+    await sendBodies(sqs, queueUrl, [bigReject(150_000), bigReject(230_000), bigReject(200_000), bigReject(262_100), ...uniqueBodies(10, 'wedge')], { concurrency: 1 });
     const { child, done } = startCli(['run'], { SQS_QUEUE_URL: queueUrl, SQS_DLQ_URL: dlqUrl, DATABASE_URL: db, PII_KEY: TEST_KEY, METRICS_PORT: '0', METRICS_HOST: '127.0.0.1', SQS_WAIT_TIME_SECONDS: '1', SHUTDOWN_TIMEOUT_MS: '15000' });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
