@@ -8,6 +8,39 @@
 -- could bind to a public.count(varchar) planted by another role, whose code would then run as whoever reads
 -- the view. Qualified names only ever mean the built-ins.
 
+-- Refuse to adopt objects another role created first. CREATE ... IF NOT EXISTS and CREATE OR REPLACE keep an
+-- existing object's owner: on PostgreSQL 14 and older any role may create in schema public, so a role that
+-- created user_logins (with a trigger), the ledger, a view or login_etl_app_version before init-db would keep
+-- owning it, and could read every row or change the function the views call, whose code then runs as whoever
+-- reads them (superusers included). Owned by this role or a role it belongs to (superuser rights aside), or stop.
+DO $$
+DECLARE
+  foreign_objects pg_catalog.text;
+BEGIN
+  WITH RECURSIVE mine(r) AS (
+    SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER
+    UNION
+    SELECT a.roleid FROM pg_catalog.pg_auth_members a JOIN mine ON a.member OPERATOR(pg_catalog.=) mine.r
+  ), objects(what, owner) AS (
+    SELECT pg_catalog.format('%I', c.relname), c.relowner FROM pg_catalog.pg_class c
+    WHERE c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.current_schema()::pg_catalog.regnamespace::pg_catalog.oid
+      AND c.relname OPERATOR(pg_catalog.=) ANY (ARRAY['user_logins', 'login_etl_ledger', 'login_etl_ledger_processed_at',
+                                                      'login_etl_shared_ips', 'login_etl_shared_devices']::pg_catalog.name[])
+    UNION ALL
+    SELECT pg_catalog.format('%I()', p.proname), p.proowner FROM pg_catalog.pg_proc p
+    WHERE p.pronamespace OPERATOR(pg_catalog.=) pg_catalog.current_schema()::pg_catalog.regnamespace::pg_catalog.oid
+      AND p.proname OPERATOR(pg_catalog.=) 'login_etl_app_version'::pg_catalog.name
+  )
+  SELECT pg_catalog.string_agg(pg_catalog.format('%s (owner %I)', o.what, pg_catalog.pg_get_userbyid(o.owner)), ', ')
+    INTO foreign_objects
+    FROM objects o WHERE NOT EXISTS (SELECT 1 FROM mine WHERE mine.r OPERATOR(pg_catalog.=) o.owner);
+  IF foreign_objects IS NOT NULL THEN
+    RAISE EXCEPTION 'init-db: % in schema % belong to another role; it may have planted them: inspect and drop them, or run init-db as their owner', foreign_objects, pg_catalog.current_schema()
+      USING ERRCODE = 'LE001'; -- login-etl's own SQLSTATE: src/sink/schema.ts turns it into a configuration error
+  END IF;
+END
+$$;
+
 -- The reference table, exactly as the reference image creates it. Never altered.
 CREATE TABLE IF NOT EXISTS user_logins(
   user_id pg_catalog.varchar(128),

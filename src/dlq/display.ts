@@ -16,7 +16,8 @@ import type { FieldMap } from '../transform/mapping.js';
  *   for a reject;
  * - every IPv4 or IPv6 address inside any other string or member name (`"from 10.1.2.3"`).
  * A value at such a member that is not a string, or too long to be masked, is replaced by a note of its type.
- * A body that is not a JSON object or array is not shown at all: it may hold anything.
+ * A body that is not a JSON object or array is not shown at all: it may hold anything. In a top-level array,
+ * each object is masked as an event and any other element is not shown.
  */
 export type MaskedBody = { ok: true; value: unknown } | { ok: false; why: string };
 
@@ -24,8 +25,14 @@ const IP_NAMES = new Set(['ip', 'ipaddress', 'ipaddr', 'ipv4', 'ipv6', 'clientip
 const DEVICE_NAMES = new Set(['deviceid', 'device', 'deviceuuid', 'udid', 'idfa', 'idfv', 'gaid', 'aaid', 'adid', 'androidid', 'advertisingid', 'imei']);
 const norm = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
 
-/** IPv4 dotted quads and IPv6 candidates (colons, hex, maybe an embedded IPv4); each is checked with isIP. */
-const ADDRESS = /(?<![0-9A-Za-z.:])(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}){0,3})(?![0-9A-Za-z.:])/g;
+/**
+ * IPv6 candidates (colons, hex, maybe an embedded IPv4) and IPv4 dotted quads; each is checked with isIP.
+ * Bounded quantifiers only (no super-linear backtracking). An address may be followed by a port
+ * (`10.1.2.3:8080`, `http://10.1.2.3:8080/`) or end a sentence (`from 10.1.2.3.`), and an IPv4 address may
+ * follow a colon (`ip:10.1.2.3`).
+ */
+const ADDRESS = /(?<![0-9A-Za-z.:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}(?![0-9A-Za-z]|[.:][0-9A-Za-z])|(?<![0-9A-Za-z.])\d{1,3}(?:\.\d{1,3}){3}(?![0-9A-Za-z]|\.[0-9A-Za-z])/g;
+const IPV4_INSIDE = /(?<![0-9.])\d{1,3}(?:\.\d{1,3}){3}(?![0-9]|\.[0-9])/g;
 
 const typeOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
 
@@ -51,7 +58,8 @@ export function createBodyMasker(masker: Masker, fieldMap: FieldMap): (body: str
     return `[${field}: ${typeOf(v)}, not shown]`;
   };
   const maskText = (s: string): string =>
-    s.replace(ADDRESS, (m) => (isIP(m) !== 0 ? (token('ip', m) ?? '[ip]') : m));
+    s.replace(ADDRESS, (m) =>
+      isIP(m) !== 0 ? (token('ip', m) ?? '[ip]') : m.replace(IPV4_INSIDE, (q) => (isIP(q) !== 0 ? (token('ip', q) ?? '[ip]') : q)));
 
   function walk(v: unknown, path: string | undefined): unknown {
     if (typeof v === 'string') return maskText(v);
@@ -75,6 +83,9 @@ export function createBodyMasker(masker: Masker, fieldMap: FieldMap): (body: str
       return { ok: false, why: 'not JSON' };
     }
     if (typeof parsed !== 'object' || parsed === null) return { ok: false, why: `JSON ${typeOf(parsed).replace(/^an? /, '')}, not an object` };
+    // A top-level array (events sent as one message): each object in it is masked as an event; a bare
+    // value is not shown, since nothing names what it holds (a device id looks like any other text).
+    if (Array.isArray(parsed)) return { ok: true, value: parsed.map((x) => (isPlainObject(x) ? walk(x, '') : `[${typeOf(x)}, not shown]`)) };
     return { ok: true, value: walk(parsed, '') };
   };
 }

@@ -1,6 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import type { Logger } from 'pino';
+import { ConfigError } from '../config/errors.js';
 
 export interface AuditRecord {
   action: 'reveal' | 'rekey' | 'dlq-reveal';
@@ -32,6 +33,14 @@ function who(): string {
  */
 export function audit(log: Logger, r: AuditRecord, file: string | undefined): void {
   const line = { audit: true, ...r, user: who(), host: hostname(), at: new Date().toISOString() };
+  // The file first: when it cannot be written, the caller reveals nothing, and the log must not say it did.
+  if (file) {
+    try {
+      appendFileSync(file, `${JSON.stringify(line)}\n`, { mode: 0o600 });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new ConfigError(`PII_AUDIT_LOG: cannot append to ${file} (${code}); nothing was revealed. Point it (or --audit-log) at a writable file`, 'PII_AUDIT_LOG', { cause: err, code: 'ETL_ERR_AUDIT_LOG' });
+    }
+  }
   log.info(line, `audit: ${r.action}`);
-  if (file) appendFileSync(file, `${JSON.stringify(line)}\n`, { mode: 0o600 });
 }

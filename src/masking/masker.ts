@@ -1,8 +1,8 @@
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { hmacSha256Base64url } from './hmac.js';
 import type { Keyring } from './keyring.js';
 import { createAesSiv, type BoundSiv } from './siv.js';
 import { hkdfSubkey } from './subkey.js';
-import { formatToken, parseToken, payloadBytes, PII_FIELDS, SIV_PADDED_BYTES, tokenLength, tokenShapeProblem, type MaskMode, type PiiField } from './token.js';
+import { formatToken, formatTokenText, parseToken, payloadBytes, PII_FIELDS, SIV_PADDED_BYTES, tokenLength, tokenShapeProblem, type MaskMode, type PiiField } from './token.js';
 
 export { SIV_PADDED_BYTES } from './token.js';
 /** Longest value (UTF-8 bytes) each field can carry; validation enforces it for both modes. */
@@ -52,7 +52,7 @@ function unpad(bytes: Uint8Array): string | undefined {
 
 export function createMasker(keyring: Keyring, mode: MaskMode, o: MaskerOptions = {}): Masker {
   const sivs = new Map<string, BoundSiv>();
-  const hmacKeys = new Map<string, KeyObject>();
+  const hmacs = new Map<string, (value: string) => string>();
 
   /** Per-field, per-mode, per-version subkeys via HKDF-SHA-256, so no two columns share a key. */
   function subkey(m: MaskMode, field: PiiField, version: number): Buffer {
@@ -110,9 +110,13 @@ export function createMasker(keyring: Keyring, mode: MaskMode, o: MaskerOptions 
       const version = writeVersion(now);
       if (mode === 'siv') return sivEncrypt(field, version, value);
       const id = `${field}/${version}`;
-      let k = hmacKeys.get(id);
-      if (!k) hmacKeys.set(id, (k = createSecretKey(subkey('hmac', field, version))));
-      return formatToken('hmac', version, createHmac('sha256', k).update(value, 'utf8').digest());
+      let hmac = hmacs.get(id);
+      if (!hmac) {
+        const key = subkey('hmac', field, version);
+        hmacs.set(id, (hmac = hmacSha256Base64url(key)));
+        key.fill(0);
+      }
+      return formatTokenText('hmac', version, hmac(value));
     },
     reveal,
     rekey(field, token) {

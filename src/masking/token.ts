@@ -32,8 +32,11 @@ export interface ParsedToken {
 
 export function formatToken(mode: MaskMode, version: number, payload: Uint8Array): string {
   const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  return `${PREFIX[mode]}${version}.${bytes.toString('base64url')}`;
+  return formatTokenText(mode, version, bytes.toString('base64url'));
 }
+
+/** A token from its payload already in unpadded base64url. */
+export const formatTokenText = (mode: MaskMode, version: number, base64url: string): string => `${PREFIX[mode]}${version}.${base64url}`;
 
 /** Why a string cannot be a token, judged on its text alone (length first), or undefined when it can be. */
 export function tokenShapeProblem(token: string): string | undefined {

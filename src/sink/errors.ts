@@ -150,7 +150,7 @@ export function describePgError(err: unknown, target: PgTarget): string {
       if (isCertError(err)) {
         return code === 'ERR_TLS_CERT_ALTNAME_INVALID'
           ? `the TLS certificate of PostgreSQL at ${where} does not name "${target.host}" (${code}); connect by a host name the certificate lists, or fix the certificate (docs/operations.md, TLS)`
-          : `the TLS certificate of PostgreSQL at ${where} could not be verified (${code}); set sslrootcert in DATABASE_URL to the CA certificate that signed it (docs/operations.md, TLS)`;
+          : `the TLS certificate of PostgreSQL at ${where} could not be verified (${code}); set sslrootcert (in DATABASE_URL, or PGSSLROOTCERT) to the CA certificate that signed it (docs/operations.md, TLS)`;
       }
       if (isTlsRefused(err)) {
         return `PostgreSQL at ${where} does not accept TLS, and login-etl uses verified TLS for any host that is not loopback; enable ssl on the server, or add sslmode=disable to DATABASE_URL on a network you trust`;

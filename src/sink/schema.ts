@@ -68,8 +68,12 @@ export async function initDb(pool: pg.Pool): Promise<void> {
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
+    if ((err as { code?: string }).code === FOREIGN_OBJECTS) throw new ConfigError((err as Error).message, 'DATABASE_URL', { cause: err, code: 'ETL_ERR_FOREIGN_OBJECTS' });
     throw err;
   } finally {
     client.release();
   }
 }
+
+/** SQLSTATE init.sql raises when objects of its names belong to another role (it would keep owning them). */
+const FOREIGN_OBJECTS = 'LE001';

@@ -65,6 +65,14 @@ describe('reversible masking (PII_MASK_MODE=siv), reveal, rekey and report', () 
     for (const ip of revealed) expect(auditText).not.toContain(ip);
   });
 
+  it('an audit log that cannot be written: one line, exit 2, nothing revealed, and no log line saying it was', async () => {
+    const [row] = await query<{ masked_ip: string }>(db, 'SELECT masked_ip FROM user_logins LIMIT 1');
+    const r = await runCli(['reveal', '--field', 'ip', row?.masked_ip ?? ''], { ...env, PII_AUDIT_LOG: join(dir, 'missing-dir', 'audit.log') });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^login-etl: PII_AUDIT_LOG: cannot append to .*audit\.log \(ENOENT\); nothing was revealed/)]);
+  });
+
   it('another key reveals nothing and exits non-zero', async () => {
     const [row] = await query<{ masked_ip: string }>(db, 'SELECT masked_ip FROM user_logins LIMIT 1');
     const r = await runCli(['reveal', '--field', 'ip', row?.masked_ip ?? ''], { ...env, PII_KEY: key(2) });

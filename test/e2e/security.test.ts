@@ -107,4 +107,18 @@ describe('privileges that hold where PUBLIC may create in schema public (Postgre
     const [def] = await query<{ d: string }>(db, "SELECT pg_get_viewdef('login_etl_shared_ips') AS d");
     expect(def?.d).toContain('pg_catalog.count');
   });
+
+  it('init-db refuses objects another role created in public before it ran (it would keep owning them)', async () => {
+    const db = await freshDatabase();
+    await query(db, 'GRANT CREATE ON SCHEMA public TO PUBLIC'); // PostgreSQL 14 and older, before roles.sql
+    await query(db, 'DROP ROLE IF EXISTS login_etl_squatter');
+    await query(db, 'CREATE ROLE login_etl_squatter NOLOGIN');
+    await as(db, 'login_etl_squatter', "CREATE FUNCTION public.login_etl_app_version(v integer) RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$");
+    const r = await runCli(['init-db'], { DATABASE_URL: db });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^login-etl: init-db: login_etl_app_version\(\) \(owner login_etl_squatter\) in schema public belong to another role/)]);
+    expect(await query(db, "SELECT 1 FROM pg_class WHERE relname = 'login_etl_shared_ips'")).toEqual([]);
+    await query(db, 'DROP FUNCTION public.login_etl_app_version(integer)');
+    expect((await runCli(['init-db'], { DATABASE_URL: db })).code).toBe(0);
+  });
 });

@@ -132,7 +132,7 @@ describe('TLS to PostgreSQL, against a server with ssl=on', () => {
   it('a remote host without sslmode is verified: a server the CA bundle does not vouch for is one line, exit 2', async () => {
     const r = await runCli(['init-db'], { DATABASE_URL: s.url('0.0.0.0') });
     expect(r.code).toBe(2);
-    expect(oneLine(r.stderr)).toEqual([expect.stringMatching(/^login-etl: the TLS certificate of PostgreSQL at postgres@0\.0\.0\.0:\d+\/postgres could not be verified \((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\); set sslrootcert in DATABASE_URL/)]);
+    expect(oneLine(r.stderr)).toEqual([expect.stringMatching(/^login-etl: the TLS certificate of PostgreSQL at postgres@0\.0\.0\.0:\d+\/postgres could not be verified \((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\); set sslrootcert \(in DATABASE_URL, or PGSSLROOTCERT\)/)]);
     expect(r.stderr).not.toContain(new URL(s.pg.url).password);
   });
 

@@ -46,6 +46,16 @@ describe('a dead letter body as dlq list / dlq show print it', () => {
     expect(v.ok).toBe(body.ok);
   });
 
+  it('masks an address followed by a port or a full stop, or after a colon (URLs, host:port, log text)', () => {
+    const v = show({ url: 'http://192.0.2.50:8080/x', peer: '192.0.2.51:443', log: 'ip:192.0.2.52 seen; from 192.0.2.53. And 2001:db8::54.', t: '10:23:45 v1.2.3.4.5' });
+    expect(v).toEqual({
+      url: `http://${hmac.mask('ip', '192.0.2.50')}:8080/x`,
+      peer: `${hmac.mask('ip', '192.0.2.51')}:443`,
+      log: `ip:${hmac.mask('ip', '192.0.2.52')} seen; from ${hmac.mask('ip', '192.0.2.53')}. And ${hmac.mask('ip', '2001:db8::54')}.`,
+      t: '10:23:45 v1.2.3.4.5',
+    });
+  });
+
   it('shows the type, never the value, of a PII field that is not a string or too long to mask', () => {
     const v = show({ ip: 167772161, device_id: { serial: 'S-1' }, nothing: null }, siv);
     expect(v).toEqual({ ip: '[ip: a number, not shown]', device_id: '[device_id: an object, not shown]', nothing: null });
@@ -60,6 +70,8 @@ describe('a dead letter body as dlq list / dlq show print it', () => {
     expect(masker('"10.0.0.1"')).toEqual({ ok: false, why: 'JSON string, not an object' });
     expect(masker('42')).toEqual({ ok: false, why: 'JSON number, not an object' });
     expect(masker('[{"ip":"10.0.0.1"}]')).toEqual({ ok: true, value: [{ ip: hmac.mask('ip', '10.0.0.1') }] });
+    // A bare value in a top-level array is not shown: nothing names it, and a device id looks like any text.
+    expect(masker('["81.2.69.181","812-34-5621",7,[1]]')).toEqual({ ok: true, value: ['[a string, not shown]', '[a string, not shown]', '[a number, not shown]', '[an array, not shown]'] });
   });
 
   it('keeps a member named __proto__ as a member', () => {

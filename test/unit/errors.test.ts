@@ -66,7 +66,7 @@ describe('Postgres failures in logs and metrics', () => {
     expect(classifyPgError(cert)).toBe('config');
     const e = pgFailureToError(cert, target);
     expect(e).toBeInstanceOf(ConfigError);
-    expect(e.message).toBe('the TLS certificate of PostgreSQL at etl@db:5432/logins could not be verified (SELF_SIGNED_CERT_IN_CHAIN); set sslrootcert in DATABASE_URL to the CA certificate that signed it (docs/operations.md, TLS)');
+    expect(e.message).toBe('the TLS certificate of PostgreSQL at etl@db:5432/logins could not be verified (SELF_SIGNED_CERT_IN_CHAIN); set sslrootcert (in DATABASE_URL, or PGSSLROOTCERT) to the CA certificate that signed it (docs/operations.md, TLS)');
     expect(pgFailureToError(new Error('The server does not support SSL connections'), target).message).toContain('add sslmode=disable to DATABASE_URL');
     const own = new ConfigError('no password', 'DATABASE_URL');
     expect(classifyPgError(own)).toBe('config');
