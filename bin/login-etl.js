@@ -1,6 +1,13 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { installSignalHandlers } from '../dist/cli/signals.js';
+
+// A checkout installed without dev dependencies (`npm ci --omit=dev` on a fresh clone) has no compiler and so no dist/.
+if (!existsSync(new URL('../dist/cli/main.js', import.meta.url))) {
+  process.stderr.write('login-etl: dist/ is not built; run `npm ci` (with dev dependencies) in the checkout, or install the release tarball (README, "Running in production")\n');
+  process.exit(2);
+}
+const { installSignalHandlers } = await import('../dist/cli/signals.js');
 
 // First of all: from here on a SIGINT/SIGTERM is recorded and handled by the command (a graceful stop, or
 // an exit with 130/143), never the default action that kills the process mid-start-up.

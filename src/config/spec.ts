@@ -153,8 +153,8 @@ export const SETTINGS = {
     doc: '`run` serves /healthz, /readyz and /metrics here (0: any free port).',
   },
   metricsHost: {
-    env: 'METRICS_HOST', default: '0.0.0.0', schema: z.string().min(1),
-    doc: 'Address the HTTP endpoints bind to.',
+    env: 'METRICS_HOST', default: undefined, schema: z.string().min(1).optional(),
+    doc: 'Address the HTTP endpoints bind to. Unset: every address, IPv6 and IPv4 (IPv4 only where the kernel has no IPv6), so probes work on IPv6-only clusters too.',
   },
 } as const satisfies Record<string, Setting>;
 

@@ -94,7 +94,13 @@ async function handleStandard(d: LambdaDeps, parsed: Parsed[]): Promise<Set<stri
   const rows = parsed.filter((p) => p.ok);
   const rejects: Reject[] = parsed.flatMap((p) => (p.ok ? [] : [{ index: p.index, record: p.record, r: p.r }]));
   const written = await write(d, rows);
-  if (written.outage) for (const p of rows) failed.add(p.record.messageId);
+  if (written.outage && rows.length > 0) {
+    // PostgreSQL is down: fail the whole batch (Lambda retries it; rejects are dead-lettered on the retry that
+    // finds the database up). Dead-lettering the rejects now would make the batch look partly processed, so
+    // a batch holding one malformed message would hide the outage from the function's Errors metric.
+    for (const p of parsed) failed.add(p.record.messageId);
+    return failed;
+  }
   rejects.push(...written.refused.map((p) => ({ index: p.index, record: p.record, r: rejection('db_rejected') })));
   if (!hasDlq(d)) {
     for (const x of rejects) failed.add(x.record.messageId);
@@ -113,7 +119,8 @@ async function handleFifo(d: LambdaDeps, parsed: Parsed[]): Promise<Set<string>>
   // Rows first: they are idempotent (the ledger), dead letters are not; a failure below only moves the cut earlier.
   const rows = parsed.filter((p) => p.ok && p.index < cut);
   const written = await write(d, rows);
-  if (written.outage) cut = Math.min(cut, rows[0]?.index ?? cut);
+  // PostgreSQL is down: nothing is processed, so the outage counts as a full batch failure (see handleStandard).
+  if (written.outage && rows.length > 0) cut = 0;
   const rejects: Reject[] = [
     ...parsed.flatMap((p) => (!p.ok && p.index < cut ? [{ index: p.index, record: p.record, r: p.r }] : [])),
     ...written.refused.filter((p) => p.index < cut).map((p) => ({ index: p.index, record: p.record, r: rejection('db_rejected') })),

@@ -38,7 +38,8 @@ export interface HttpEndpoints {
 }
 
 /** /healthz (alive), /readyz (dependencies reachable, 503 with the reason otherwise) and /metrics. */
-export async function startHttpEndpoints(o: { port: number; host: string; registry: Registry; ready: ReadyCheck }): Promise<HttpEndpoints> {
+/** `host` unset: Node binds `::` (dual-stack) where IPv6 is available, else `0.0.0.0`. */
+export async function startHttpEndpoints(o: { port: number; host?: string | undefined; registry: Registry; ready: ReadyCheck }): Promise<HttpEndpoints> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
@@ -65,7 +66,8 @@ export async function startHttpEndpoints(o: { port: number; host: string; regist
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.port, o.host, () => resolve());
+    if (o.host === undefined) server.listen(o.port, () => resolve());
+    else server.listen(o.port, o.host, () => resolve());
   });
   return {
     server,

@@ -158,4 +158,13 @@ describe('the npm package', () => {
     const help = run(process.execPath, ['bin/login-etl.js', '--help'], {}, checkout);
     expect(help.code, help.stderr).toBe(0);
   });
+
+  it('a checkout without dist/ (a fresh clone installed with --omit=dev) says so in one line, exit 2', () => {
+    const bare = join(tmp, 'bare');
+    mkdirSync(bare);
+    cpSync(join(ROOT, 'bin'), join(bare, 'bin'), { recursive: true });
+    const r = run(process.execPath, ['bin/login-etl.js', '--help'], {}, bare);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^login-etl: dist\/ is not built; run `npm ci`/)]);
+  });
 });

@@ -84,11 +84,12 @@ describe('Lambda handler (ReportBatchItemFailures)', () => {
       // Opted out: every record reported as a failure instead.
       const res = await createHandler({ pool: down, transform, log, throwOnFullBatchFailure: false })(toEvent(msgs, 'arn'));
       expect(res.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(msgs.map((m) => m.MessageId).sort());
-      // Not every record failed (a reject was dead-lettered): the valid ones are reported, nothing is thrown.
+      // A malformed record in the batch does not hide the outage: nothing is dead-lettered, the whole batch fails.
       await sendBodies(env.sqs, queueUrl, [...(await validSampleBodies()).slice(0, 2), 'not json']);
       const mixed = await receiveAll(env.sqs, queueUrl, 3);
-      const partial = await createHandler({ pool: down, transform, log, sqs: env.sqs, dlqUrl })(toEvent(mixed, 'arn'));
-      expect(partial.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(mixed.filter((m) => m.Body !== 'not json').map((m) => m.MessageId).sort());
+      const mixedErr = await createHandler({ pool: down, transform, log, sqs: env.sqs, dlqUrl })(toEvent(mixed, 'arn')).catch((e: unknown) => e);
+      expect(mixedErr).toMatchObject({ code: 'ETL_ERR_LAMBDA_FULL_BATCH_FAILURE', failures: 3 });
+      expect(await peekAll(env.sqs, dlqUrl)).toEqual([]);
     } finally {
       await down.end();
     }

@@ -65,6 +65,17 @@ describe('deploy files agree with the code', () => {
     }
   });
 
+  it('by default (METRICS_HOST unset) answer probes on IPv6 and IPv4 loopback alike: IPv6-only clusters probe [::]', async () => {
+    expect(SETTINGS.metricsHost.default).toBeUndefined();
+    const http = await startHttpEndpoints({ port: 0, registry: new Registry(), ready: async () => ({ ok: true }) });
+    try {
+      expect((await fetch(`http://127.0.0.1:${http.port}/healthz`)).status).toBe(200);
+      expect((await fetch(`http://[::1]:${http.port}/healthz`)).status).toBe(200);
+    } finally {
+      await http.close();
+    }
+  });
+
   it('give Kubernetes more grace than the shutdown timeout', () => {
     const shutdownMs = Number(container.env?.find((e: Doc) => e.name === 'SHUTDOWN_TIMEOUT_MS')?.value ?? SETTINGS.shutdownTimeoutMs.default);
     expect(deployment.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(shutdownMs);
