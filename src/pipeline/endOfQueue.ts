@@ -46,9 +46,31 @@ export interface EndOfQueue {
   afterEmptyReceive(wholeQueue: boolean): Promise<void>;
 }
 
+/** How often `drain` says it is waiting for messages in flight elsewhere. */
+const WAITING_LOG_MS = 5_000;
+
 export function createEndOfQueue(o: EndOfQueueOptions): EndOfQueue {
   const left = new Set<string>();
   let checking: Promise<void> | undefined;
+  let waitingSince: number | undefined;
+  let lastWaitingLog = 0;
+
+  /** Nothing visible, but messages in flight that are not ours: say so now and then rather than wait in silence. */
+  function waitingForOthers(d: QueueDepth): void {
+    const others = d.inFlight - left.size;
+    if (d.visible > 0 || d.delayed > 0 || others <= 0) {
+      waitingSince = undefined;
+      return;
+    }
+    const now = Date.now();
+    waitingSince ??= now;
+    if (now - lastWaitingLog < WAITING_LOG_MS) return;
+    lastWaitingLog = now;
+    o.log.info(
+      { inFlight: others, seconds: Math.round((now - waitingSince) / 1000) },
+      `nothing visible on the queue, but ${others} message${others === 1 ? ' is' : 's are'} in flight (received by another consumer, or by an earlier run and not visible again until their visibility timeout): waiting for them`,
+    );
+  }
 
   async function drained(): Promise<QueueDepth | undefined> {
     if (o.inHand()) return undefined;
@@ -56,7 +78,10 @@ export function createEndOfQueue(o: EndOfQueueOptions): EndOfQueue {
       const d = await queueDepth(o.sqs, o.queueUrl);
       const blocked = o.blockedGroups?.() ?? 0;
       const done = !o.inHand() && (d.visible === 0 || blocked > 0) && d.delayed === 0 && d.inFlight <= left.size;
-      if (!done) o.log.debug({ ...d, leftOnQueue: left.size, blockedGroups: blocked }, 'empty receive, but the queue is not drained yet');
+      if (!done) {
+        o.log.debug({ ...d, leftOnQueue: left.size, blockedGroups: blocked }, 'empty receive, but the queue is not drained yet');
+        if (!o.inHand()) waitingForOthers(d);
+      }
       return done ? d : undefined;
     } catch (err) {
       o.events.emit('failure', 'sqs', sqsErrorCode(err));

@@ -77,6 +77,19 @@ export interface WatchdogOptions {
   explain?: (w: Waiting) => Promise<string | undefined>;
 }
 
+/** How long a waiting line may wait for its cause: a server that does not answer must not delay the line itself. */
+const EXPLAIN_MS = 1000;
+
+/** `p`'s value, or undefined if it fails or takes longer than `ms`. */
+function withinMs<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+    timer.unref();
+  });
+  return Promise.race([p.catch(() => undefined), late]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Logs a waiting line at a steady interval for as long as a call to PostgreSQL or SQS is blocked (a table lock,
  * a frozen endpoint), so that a stalled pipeline is never silent; `current()` gives the same for /readyz. The
@@ -99,10 +112,13 @@ export function startWatchdog(o: WatchdogOptions): { current(): Waiting[]; stop(
     for (const w of due) logged.set(key(w), now);
     void Promise.all(
       due.map(async (w) => {
-        const cause = o.explain && w.dependency === 'PostgreSQL' ? await o.explain(w).catch(() => undefined) : undefined;
+        const cause = o.explain && w.dependency === 'PostgreSQL' ? await withinMs(o.explain(w), EXPLAIN_MS) : undefined;
         if (cause) causes.set(key(w), cause);
         else causes.delete(key(w));
-        o.log.warn({ waiting: { dependency: w.dependency, what: w.what, calls: w.calls, seconds: w.seconds, since: w.since, ...(cause ? { cause } : {}) } }, describeWaiting({ ...w, cause }));
+        // Measured when the line is written: the look-up above may have taken up to EXPLAIN_MS.
+        const seconds = Math.max(w.seconds, Math.floor((Date.now() - Date.parse(w.since)) / 1000));
+        const line = { ...w, seconds, cause };
+        o.log.warn({ waiting: { dependency: w.dependency, what: w.what, calls: w.calls, seconds, since: w.since, ...(cause ? { cause } : {}) } }, describeWaiting(line));
       }),
     );
   }, Math.max(50, Math.floor(o.intervalMs / 10)));

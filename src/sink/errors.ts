@@ -121,7 +121,14 @@ export function pgProblem(err: unknown): string {
 }
 
 /** user@host:port/db, never the password. */
-export interface PgTarget { user: string; host: string; port: number; database: string }
+export interface PgTarget {
+  user: string;
+  host: string;
+  port: number;
+  database: string;
+  /** What chose TLS for this connection (`sslmode=require in DATABASE_URL`, `no sslmode, host not loopback`), for messages. */
+  tlsReason?: string | undefined;
+}
 export const targetText = (t: PgTarget): string => `${t.user}@${t.host}:${t.port}/${t.database}`;
 
 /** One user-facing line for a Postgres failure; never includes the password or row values. */
@@ -153,7 +160,7 @@ export function describePgError(err: unknown, target: PgTarget): string {
           : `the TLS certificate of PostgreSQL at ${where} could not be verified (${code}); set sslrootcert (in DATABASE_URL, or PGSSLROOTCERT) to the CA certificate that signed it (docs/operations.md, TLS)`;
       }
       if (isTlsRefused(err)) {
-        return `PostgreSQL at ${where} does not accept TLS, and login-etl uses verified TLS for any host that is not loopback; enable ssl on the server, or add sslmode=disable to DATABASE_URL on a network you trust`;
+        return `PostgreSQL at ${where} does not accept TLS, which this connection uses (${target.tlsReason ?? 'verified TLS for any host that is not loopback'}); enable ssl on the server, or add sslmode=disable to DATABASE_URL on a network you trust`;
       }
       const msg = err instanceof Error ? err.message : String(err);
       return `PostgreSQL at ${where}: ${msg}`;

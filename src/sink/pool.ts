@@ -14,6 +14,11 @@ export function createPool(s: PoolSettings): pg.Pool {
       application_name: s.applicationName ?? 'login-etl',
       connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 30_000,
+      // TCP keep-alive: a server host that vanishes (a partition, a crashed node) fails the write in about
+      // 20 s (10 s idle, then libuv's 10 probes 1 s apart), and the pipeline retries; without it a write
+      // would wait forever. A live server that is merely slow or holds a lock answers the probes.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     }),
   );
   // An idle client losing its connection (e.g. a server restart) must not crash the process;

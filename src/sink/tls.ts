@@ -126,6 +126,11 @@ export function decideTls(i: TlsInput): TlsPolicy {
   if (isUnixSocket(i.host)) return { mode: 'off', reason: 'Unix socket', local, ssl: false };
   const { mode, reason, explicit } = modeFor(i.params, local, src);
   const where = `PostgreSQL at ${i.host}`;
+  const { sslrootcert, sslcert, sslkey } = i.params;
+  // libpq's sslrootcert=system: the platform's CAs, which for Node is its CA bundle (plus NODE_EXTRA_CA_CERTS).
+  // A file that is named is read whatever the mode, so that a wrong path is one line at start-up, not a silent
+  // plain-TCP connection (a loopback host without sslmode) that would only fail once TLS is turned on.
+  const ca = sslrootcert && sslrootcert !== 'system' ? readPem(sslrootcert, 'sslrootcert', src('sslrootcert')) : undefined;
   if (mode === 'off') {
     return {
       mode, reason, local, ssl: false,
@@ -138,9 +143,6 @@ export function decideTls(i: TlsInput): TlsPolicy {
       ALLOW_UNVERIFIED_SETTING, { code: 'ETL_ERR_PG_TLS' },
     );
   }
-  const { sslrootcert, sslcert, sslkey } = i.params;
-  // libpq's sslrootcert=system: the platform's CAs, which for Node is its CA bundle (plus NODE_EXTRA_CA_CERTS).
-  const ca = sslrootcert && sslrootcert !== 'system' ? readPem(sslrootcert, 'sslrootcert', src('sslrootcert')) : undefined;
   if (mode === 'verify-ca' && ca === undefined) {
     throw new ConfigError(`${reason}: verify-ca needs a CA file in sslrootcert (not "system"); or use sslmode=verify-full`, src('sslrootcert'), { code: 'ETL_ERR_PG_TLS' });
   }

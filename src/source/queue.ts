@@ -73,12 +73,15 @@ export interface BatchFailure {
   code: string;
   /** SQS says the fault is the caller's (an expired receipt handle, a missing MessageGroupId): retrying will not help. */
   senderFault: boolean;
+  /** SQS's explanation, when it gives one (never the message body). */
+  message?: string;
 }
 
 interface BatchResult {
-  Failed?: { Id?: string; Code?: string; SenderFault?: boolean }[];
+  Failed?: { Id?: string; Code?: string; SenderFault?: boolean; Message?: string }[];
 }
-const failures = (out: BatchResult): BatchFailure[] => (out.Failed ?? []).map((f) => ({ id: f.Id ?? '', code: f.Code ?? 'Unknown', senderFault: f.SenderFault ?? false }));
+const failures = (out: BatchResult): BatchFailure[] =>
+  (out.Failed ?? []).map((f) => ({ id: f.Id ?? '', code: f.Code ?? 'Unknown', senderFault: f.SenderFault ?? false, ...(f.Message ? { message: f.Message.slice(0, 200) } : {}) }));
 
 /** Deletes up to 10 messages; returns the entries SQS did not delete. */
 export async function deleteMessages(sqs: SqsClient, queueUrl: string, handles: readonly string[], co?: CallOptions): Promise<BatchFailure[]> {

@@ -1,5 +1,5 @@
 import type { SqsClient } from './client.js';
-import { sendMessages, type OutgoingMessage } from './queue.js';
+import { sendMessages, type BatchFailure, type OutgoingMessage } from './queue.js';
 import { batchBySize, sqsMessageBytes, SQS_MAX_BYTES } from './size.js';
 
 export interface SendOptions {
@@ -37,17 +37,37 @@ export async function sendAll(sqs: SqsClient, queueUrl: string, messages: readon
   if (big) throw new MessageTooLargeError(big.index, big.bytes, maxBytes);
   let next = 0;
   let sent = 0;
+  let refused: BatchFailure | undefined;
+  let refusedCount = 0;
   async function worker(): Promise<void> {
-    while (next < batches.length) {
+    while (next < batches.length && !refused) {
       const group = batches[next++] ?? [];
       const failed = await sendMessages(sqs, queueUrl, group.map((x) => x.m));
-      if (failed.length) throw new Error(`SQS refused ${failed.length} messages (${failed[0]?.code ?? 'unknown'})`);
-      sent += group.length;
+      sent += group.length - failed.length;
+      refusedCount += failed.length;
+      refused ??= failed[0];
     }
   }
   const workers = opts.inOrder ? 1 : Math.min(opts.concurrency ?? 8, batches.length);
-  await Promise.all(Array.from({ length: workers }, worker));
+  // Every worker finishes its call in progress, so the count of what was sent is exact.
+  const results = await Promise.allSettled(Array.from({ length: workers }, worker));
+  const error = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (error) throw error.reason;
+  if (refused) throw new SendRefusedError(refused, refusedCount, sent, messages.length);
   return sent;
+}
+
+/** SQS refused messages of a batch (their entries failed); the others may have been sent. */
+export class SendRefusedError extends Error {
+  override name = 'SendRefusedError';
+  constructor(
+    readonly first: BatchFailure,
+    readonly refused: number,
+    readonly sent: number,
+    readonly total: number,
+  ) {
+    super(`SQS refused ${refused} of ${total} message${total === 1 ? '' : 's'} (${first.code}${first.message ? `: ${first.message}` : ''}); ${sent} ${sent === 1 ? 'was' : 'were'} sent, and sending stopped there`);
+  }
 }
 
 /** Publishes bodies as they are. */

@@ -109,6 +109,11 @@ describe('dead letters without raw PII (DLQ_BODY=encrypted, the default)', () =>
     expect(text.stdout).toMatch(/^id\s+reason\s+field\s+time\s+bytes\s+body\s+masked/);
     expect(text.stdout).toMatch(/invalid_ip\s+ip\s+\d{4}-\d\d-\d\dT[\d:]+Z\s+\d+\s+encrypted\s+\{"user_id":"dlq-1"/);
     expect(text.stdout).toContain('(not shown: not JSON;');
+    // SQS_DLQ_URL alone (no SQS_QUEUE_URL): the calls go to the DLQ's own endpoint, not the default source's.
+    const { SQS_QUEUE_URL: _source, ...dlqOnly } = env;
+    const alone = await runCli(['dlq', 'list', '--json'], dlqOnly);
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(ndjson(alone.stdout)).toHaveLength(5);
     const limited = await runCli(['dlq', 'list', '--max', '2'], env);
     expect(limited.stdout).toMatch(/listed 2 dead letters from .*; about 3 more in the queue: --max to list more; none consumed/);
     for (const v of raw) expect(json.stdout + json.stderr + text.stdout + text.stderr, v).not.toContain(v);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queueDepth } from '../../src/source/queue.js';
+import { queueDepth, receiveMessages } from '../../src/source/queue.js';
 import { lastJson, runCli } from '../helpers/cli.js';
 import { depth, freshDatabase, freshQueues, peekAll, query, sampleBodies, sqsClient, sqsEndpoint, TEST_KEY } from '../helpers/services.js';
 
@@ -93,6 +93,18 @@ describe('login-etl drain (CLI subprocess)', () => {
     expect(d).toMatchObject({ visible: 1, inFlight: 0 });
     const next = await runCli(['drain', '--json'], env);
     expect(lastJson(next.stdout)).toMatchObject({ received: 1, written: 1, complete: true });
+  });
+
+  it('says what it waits for when the only messages left are in flight elsewhere, then takes them when they return', async () => {
+    await runCli(['send', '--generate', '5', '--seed', '8', '--malformed-ratio', '0'], env);
+    // Another consumer holds all five for 3 s.
+    const held = await receiveMessages(sqs, queueUrl, { waitTimeSeconds: 1, visibilityTimeoutSeconds: 3, maxMessages: 10 });
+    expect(held).toHaveLength(5);
+    const r = await runCli(['drain', '--json'], { ...env, LOG_LEVEL: 'info' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(lastJson(r.stdout)).toMatchObject({ received: 5, written: 5, complete: true });
+    const line = r.stderr.split('\n').find((l) => l.includes('"inFlight":5'));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 30, msg: expect.stringMatching(/^nothing visible on the queue, but 5 messages are in flight .*: waiting for them$/) as unknown as string });
   });
 
   it('works against the endpoint given explicitly, with the SDK variables', async () => {

@@ -22,7 +22,7 @@ describe('login-etl send --file', () => {
     writeFileSync(file, `${JSON.stringify(event, null, 2)}\n`);
     const r = await runCli(['send', '--file', file], { SQS_QUEUE_URL: queueUrl });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('sent 1 messages');
+    expect(r.stdout).toContain('sent 1 message to');
     const got = await peekAll(sqs, queueUrl);
     expect(got.map((m) => JSON.parse(m.Body ?? '') as unknown)).toEqual([event]);
   });

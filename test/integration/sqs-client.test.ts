@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqsClient, type SqsClient } from '../../src/source/client.js';
 import { SqsError } from '../../src/source/errors.js';
 import { createQueue, deleteMessages, extendVisibility, queueDepth, receiveMessages, sendMessages } from '../../src/source/queue.js';
-import { sendBodies } from '../../src/source/send.js';
+import { sendBodies, SendRefusedError } from '../../src/source/send.js';
 import { blackHole, faultProxy } from '../helpers/proxy.js';
 import { freshQueues, sqsClient, sqsEndpoint } from '../helpers/services.js';
 
@@ -69,20 +69,29 @@ describe('the SQS client against fauxqs over HTTP', () => {
     await sendBodies(sqs, queueUrl, ['a', 'b', 'c']);
     const got = await receiveAll(sqs, queueUrl, 3);
     const failed = await extendVisibility(sqs, queueUrl, [...got.map((m) => m.ReceiptHandle), 'not-a-receipt-handle'], 0);
-    expect(failed).toEqual([{ id: '3', code: 'ReceiptHandleIsInvalid', senderFault: true }]);
+    expect(failed).toMatchObject([{ id: '3', code: 'ReceiptHandleIsInvalid', senderFault: true }]);
     expect((await receiveAll(sqs, queueUrl, 3)).map((m) => m.Body).sort()).toEqual(['a', 'b', 'c']);
   });
 
   it('SendMessageBatch partial failure: the invalid entry fails alone, as a sender fault; the rest arrive', async () => {
     const { queueUrl } = await freshQueues(sqs);
     const failed = await sendMessages(sqs, queueUrl, [{ body: 'ok-1' }, { body: 'bad \u0000 byte' }, { body: 'ok-2' }]);
-    expect(failed).toEqual([{ id: '1', code: 'InvalidMessageContents', senderFault: true }]);
+    expect(failed).toEqual([{ id: '1', code: 'InvalidMessageContents', senderFault: true, message: expect.stringMatching(/character/i) as unknown as string }]);
     expect((await receiveAll(sqs, queueUrl, 2)).map((m) => m.Body).sort()).toEqual(['ok-1', 'ok-2']);
+  });
+
+  it('sendBodies says how many of how many SQS refused, why, and how many were sent before it stopped', async () => {
+    const { queueUrl } = await freshQueues(sqs);
+    const bodies = ['a', 'b \u0001 c', ...Array.from({ length: 15 }, (_, i) => `ok-${i}`)];
+    const err = await sendBodies(sqs, queueUrl, bodies, { concurrency: 1 }).catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(SendRefusedError);
+    expect((err as Error).message).toMatch(/^SQS refused 1 of 17 messages \(InvalidMessageContents: .*\); 9 were sent, and sending stopped there$/);
+    expect((await queueDepth(sqs, queueUrl)).visible).toBe(9);
   });
 
   it('FIFO: MessageGroupId and MessageDeduplicationId are carried; without a group id each entry fails as a sender fault', async () => {
     const url = await createQueue(sqs, `fifo-${Date.now()}.fifo`, { FifoQueue: 'true' });
-    expect(await sendMessages(sqs, url, [{ body: 'no group' }])).toEqual([{ id: '0', code: 'MissingParameter', senderFault: true }]);
+    expect(await sendMessages(sqs, url, [{ body: 'no group' }])).toMatchObject([{ id: '0', code: 'MissingParameter', senderFault: true }]);
     expect(await sendMessages(sqs, url, [{ body: 'g1-a', groupId: 'g1', deduplicationId: 'd1' }, { body: 'g1-a again', groupId: 'g1', deduplicationId: 'd1' }, { body: 'g2-a', groupId: 'g2', deduplicationId: 'd2' }])).toEqual([]);
     const got = await receiveAll(sqs, url, 2, { systemAttributes: ['MessageGroupId', 'MessageDeduplicationId'] });
     // The second entry reused d1 within the deduplication window: SQS dropped it.

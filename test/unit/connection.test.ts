@@ -174,6 +174,10 @@ describe('TLS policy', () => {
       `sslrootcert=${missing} in DATABASE_URL: cannot read the file (ENOENT); point sslrootcert at the CA certificate (PEM) that signed the server's certificate`,
     );
     expect(configError(() => decideTls({ host: 'db', params: { sslrootcert: missing }, sources: { sslrootcert: 'PGSSLROOTCERT' }, allowUnverified: false })).message).toMatch(/^PGSSLROOTCERT=/);
+    // A loopback host without sslmode stays on plain TCP, but a CA file it names must still exist (issue 10 §6).
+    expect(configError(() => tls('localhost', { sslrootcert: missing })).message).toBe(
+      `sslrootcert=${missing} in DATABASE_URL: cannot read the file (ENOENT); point sslrootcert at the CA certificate (PEM) that signed the server's certificate`,
+    );
     writeFileSync(join(dir, 'garbage'), 'not a certificate');
     expect(configError(() => tls('db', { sslrootcert: join(dir, 'garbage') })).message).toContain('is not a PEM certificate');
     expect(configError(() => tls('db', { sslmode: 'verfy-full' })).message).toBe('sslmode=verfy-full in DATABASE_URL is not an sslmode; use one of disable, allow, prefer, require, verify-ca, verify-full, no-verify');

@@ -36,6 +36,9 @@ export const reasonOption = (v: string): string => {
 };
 
 /** The DLQ to read: SQS_DLQ_URL, checked to answer. */
+/** These commands read the DLQ only: calls go to its endpoint (its URL's origin), not the source queue's. */
+const readingDlq = <C extends { queueUrl: string; dlqUrl?: string | undefined }>(c: C): C => (c.dlqUrl ? { ...c, queueUrl: c.dlqUrl } : c);
+
 export async function dlqOf(ctx: AppContext, what: string): Promise<{ dlqUrl: string; visible: number }> {
   const { dlqUrl } = ctx.config;
   if (!dlqUrl) throw new ConfigError(`${what} needs SQS_DLQ_URL (--dlq-url): the dead-letter queue to read`, 'SQS_DLQ_URL');
@@ -144,7 +147,7 @@ function listCommand(dlq: Command): void {
     .option('--json', 'one JSON object per dead letter, one per line (NDJSON); the summary goes to stderr');
   addSettingOptions(cmd, [...SOURCE_KEYS, ...DLQ_KEYS]);
   cmd.action(async (opts: { max: number; reason?: string; json?: boolean }) => {
-    const ctx = createContext(configFrom(cmd));
+    const ctx = createContext(readingDlq(configFrom(cmd)));
     try {
       await ctx.masker();
       const { dlqUrl, visible } = await dlqOf(ctx, 'dlq list');
@@ -181,7 +184,7 @@ function showCommand(dlq: Command): void {
   cmd.action(async (id: string, opts: { reveal?: boolean; json?: boolean }) => {
     const config = configFrom(cmd);
     // Audit lines are written whatever LOG_LEVEL says.
-    const ctx = createContext(config, process.env, opts.reveal ? createLogger({ level: 'info' }) : undefined);
+    const ctx = createContext(readingDlq(config), process.env, opts.reveal ? createLogger({ level: 'info' }) : undefined);
     try {
       const decode = createDeadLetterDecoder(await ctx.keyring());
       const mask = createBodyMasker(await ctx.masker(), parseFieldMap(config.fieldMap));

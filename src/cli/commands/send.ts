@@ -145,7 +145,7 @@ export function sendCommand(program: Command): void {
       const n = await sendAll(ctx.sqs(), queueUrl, messages, { maxBytes: queue.maxMessageBytes, inOrder: queue.fifo }).catch((err: unknown) => {
         throw err instanceof MessageTooLargeError ? new ConfigError(`${err.message}; nothing was sent`, undefined, { cause: err }) : err;
       });
-      process.stdout.write(`sent ${n} messages to ${queueUrl}\n`);
+      process.stdout.write(`sent ${n} message${n === 1 ? '' : 's'} to ${queueUrl}\n`);
     } finally {
       await ctx.close();
     }
