@@ -1,4 +1,4 @@
-import { hmacSha256Base64url } from './hmac.js';
+import { hmacSha256Base64url } from '../hash.js';
 import type { Keyring } from './keyring.js';
 import { createAesSiv, type BoundSiv } from './siv.js';
 import { hkdfSubkey } from './subkey.js';

@@ -4,6 +4,7 @@ import type { Env } from '../config/load.js';
 import { credentialProvider, type CredentialProvider } from './credentials.js';
 import { resolveTarget, type SqsClientSettings } from './endpoint.js';
 import { networkError, parseErrorResponse, SQS_ERROR_CODES, SqsError } from './errors.js';
+import { post, type Answer } from './http.js';
 import { createSigner, type SignableRequest } from './signer.js';
 
 export { resolveSqsEndpoint, type SqsClientSettings } from './endpoint.js';
@@ -30,7 +31,7 @@ export interface SqsClientOptions {
 }
 
 export interface CallOptions {
-  /** Aborts the call (a stop during a long poll); the call then rejects with undici's AbortError, not an SqsError. */
+  /** Aborts the call (a stop during a long poll); the call then rejects with the signal's reason, not an SqsError. */
   signal?: AbortSignal;
   /** Seconds the server may hold the call before answering (a long poll's WaitTimeSeconds), added to the timeout. */
   waitSeconds?: number;
@@ -87,19 +88,15 @@ export function createSqsClient(s: SqsClientSettings, env: Env = process.env, o:
     const body = JSON.stringify(input);
     const headers = await sign(jsonRequest(url, action, body));
     const allowance = timeoutMs + (co.waitSeconds ?? 0) * 1000;
-    let status: number;
-    let text: string;
-    let responseHeaders: Record<string, string | string[] | undefined>;
+    let answer: Answer;
     try {
-      const res = await pool.request({ method: 'POST', path: '/', headers, body, signal: co.signal ?? null, headersTimeout: allowance, bodyTimeout: timeoutMs });
-      status = res.statusCode;
-      responseHeaders = res.headers;
-      text = await res.body.text();
+      answer = await post(pool, { headers, body, signal: co.signal, headersTimeout: allowance, bodyTimeout: timeoutMs });
     } catch (err) {
       if (co.signal?.aborted) throw err;
       throw networkError(action, err, allowance);
     }
-    if (status < 200 || status >= 300) throw parseErrorResponse(action, status, responseHeaders, text);
+    const { status, text } = answer;
+    if (status < 200 || status >= 300) throw parseErrorResponse(action, status, answer.headers, text);
     try {
       return (text === '' ? {} : JSON.parse(text)) as T;
     } catch (err) {

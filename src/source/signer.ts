@@ -1,10 +1,12 @@
-import aws4 from 'aws4';
-import type { CredentialProvider } from './credentials.js';
+import { createHmac } from 'node:crypto';
+import { hmacSha256, sha256Hex } from '../hash.js';
+import type { CredentialProvider, Credentials } from './credentials.js';
 
 /** A request to sign: a POST of `body` to `path` on `hostname` (with the port, if any, in the `host` header). */
 export interface SignableRequest {
   method: string;
   hostname: string;
+  /** `/`: SQS's JSON protocol posts every action there (other paths are refused). */
   path: string;
   query?: Record<string, string>;
   headers: Record<string, string>;
@@ -20,30 +22,69 @@ export interface SignerOptions {
 /** Signs with AWS SigV4. Returns the request's headers plus `x-amz-date`, `x-amz-security-token` (with a session token) and `authorization`. */
 export type Signer = (request: SignableRequest, signingDate?: Date) => Promise<Record<string, string>>;
 
+const ALGORITHM = 'AWS4-HMAC-SHA256';
+
 /** `20150830T123600Z`: SigV4's basic ISO 8601 form. */
 const amzDate = (d: Date) => d.toISOString().replace(/[-:]|\.\d{3}/g, '');
 
+/** RFC 3986 percent-encoding, as SigV4's canonical query string wants it. */
+const uriEncode = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+const canonicalQuery = (q: Record<string, string> | undefined) =>
+  q
+    ? Object.entries(q)
+        .map(([k, v]) => [uriEncode(k), uriEncode(v)] as const)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([k, v]) => `${k}=${v}`)
+        .join('&')
+    : '';
+
+/** A header value as SigV4 signs it: trimmed, inner runs of spaces collapsed. */
+const canonicalValue = (v: string) => (/^\s|\s$|\s\s/.test(v) ? v.trim().replace(/\s+/g, ' ') : v);
+
 /**
- * SigV4 with `aws4` (mhart/aws4): the same signatures as the AWS SDK's `@smithy/signature-v4` (the published
- * test suite and a botocore fixture pin both, test/unit/sqs-signing.test.ts) at about a third of its CPU per
- * request (bench/signing.ts), which on the hot path is two requests per ten messages. We set the headers
- * ourselves (`doNotModifyHeaders`), so only what we send is signed; no x-amz-content-sha256: SQS, like most
- * services, hashes the body itself (only S3 needs it). aws4 caches the derived signing key per day, region,
- * service and secret.
+ * AWS SigV4 (the header form) for SQS's JSON-protocol POSTs, on node:crypto's one-shot SHA-256 and HMAC.
+ *
+ * Why not a signing library on the hot path (two requests per ten messages): measured in the drain's own
+ * receive/delete loop against fauxqs (bench/signing.ts), `@smithy/signature-v4` (the AWS SDK's signer) cost
+ * about 30 µs of CPU per request and `aws4` about 40 µs in place (its per-request objects: a parsed path, header
+ * arrays, three hash objects), that is 6–8 µs per message; this costs about 5 µs per request. It is the
+ * algorithm as AWS documents it and nothing else: canonical request, string to sign, the derived key (cached
+ * per day, region, service and secret), the signature. test/unit/sqs-signing.test.ts pins it to AWS's published
+ * SigV4 test suite, to a botocore fixture, and to `aws4` (a maintained signer, kept as the test oracle) on
+ * random requests.
  */
 export function createSigner(o: SignerOptions): Signer {
+  let cached: { id: string; sign: (stringToSign: string) => string } | undefined;
+  /** kSigning = HMAC chain over date, region, service and "aws4_request", from "AWS4" + secret. */
+  function signingKey(c: Credentials, date: string): (stringToSign: string) => string {
+    const id = `${date}\n${c.accessKeyId}\n${c.secretAccessKey}`;
+    if (cached?.id !== id) {
+      let k = createHmac('sha256', `AWS4${c.secretAccessKey}`).update(date).digest();
+      for (const part of [o.region, o.service, 'aws4_request']) k = createHmac('sha256', k).update(part).digest();
+      cached = { id, sign: hmacSha256(k, 'hex') };
+      k.fill(0);
+    }
+    return cached.sign;
+  }
+
   return async (request, signingDate) => {
+    if (request.path !== '/') throw new RangeError(`the SigV4 signer signs requests to "/" only (SQS's JSON protocol), not ${request.path}`);
     const credentials = await o.credentials();
-    const headers: Record<string, string> = { ...request.headers, 'x-amz-date': amzDate(signingDate ?? new Date()) };
+    const datetime = amzDate(signingDate ?? new Date());
+    const date = datetime.slice(0, 8);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(request.headers)) headers[k.toLowerCase()] = v;
+    headers['x-amz-date'] = datetime;
     if (credentials.sessionToken) headers['x-amz-security-token'] = credentials.sessionToken;
-    const query = request.query && Object.keys(request.query).length > 0 ? `?${new URLSearchParams(request.query).toString()}` : '';
-    const signer = new aws4.RequestSigner(
-      { method: request.method, host: request.hostname, path: `${request.path}${query}`, service: o.service, region: o.region, headers, body: request.body ?? '', doNotModifyHeaders: true },
-      credentials,
-    );
-    // The date signed is the x-amz-date sent (aws4 otherwise takes the clock again, which can cross a second).
-    signer.datetime = headers['x-amz-date'];
-    headers.authorization = signer.authHeader();
+    const names = Object.keys(headers).sort();
+    let canonical = `${request.method}\n/\n${canonicalQuery(request.query)}\n`;
+    for (const n of names) canonical += `${n}:${canonicalValue(headers[n] ?? '')}\n`;
+    const signedHeaders = names.join(';');
+    canonical += `\n${signedHeaders}\n${sha256Hex(request.body ?? '')}`;
+    const scope = `${date}/${o.region}/${o.service}/aws4_request`;
+    const signature = signingKey(credentials, date)(`${ALGORITHM}\n${datetime}\n${scope}\n${sha256Hex(canonical)}`);
+    headers.authorization = `${ALGORITHM} Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
     return headers;
   };
 }

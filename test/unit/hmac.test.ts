@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hmacSha256Base64url } from '../../src/masking/hmac.js';
+import { hmacSha256Base64url } from '../../src/hash.js';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 const b64url = (h: string) => hex(h).toString('base64url');

@@ -1,3 +1,5 @@
+import aws4 from 'aws4';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { jsonRequest } from '../../src/source/client.js';
 import { createSigner, type SignableRequest } from '../../src/source/signer.js';
@@ -98,5 +100,53 @@ describe('SigV4 signing: an SQS JSON-protocol POST (fixture from botocore)', () 
     const otherRegion = await createSigner({ service: 'sqs', region: 'eu-west-1', credentials: async () => SUITE.credentials })(request(), SUITE.date);
     const otherKey = await createSigner({ service: 'sqs', region: 'us-east-1', credentials: async () => ({ ...SUITE.credentials, secretAccessKey: 'x' }) })(request(), SUITE.date);
     for (const h of [otherBody, otherRegion, otherKey]) expect(h.authorization).not.toBe(good.authorization);
+  });
+});
+
+/** aws4 (mhart/aws4), a maintained SigV4 signer, as the oracle: the same signature for any request of our shape. */
+describe('SigV4 signing: the same as aws4 on random JSON-protocol requests', () => {
+  const region = fc.constantFrom('us-east-1', 'eu-west-1', 'ap-southeast-2', 'us-gov-west-1');
+  const action = fc.constantFrom('ReceiveMessage', 'DeleteMessageBatch', 'ChangeMessageVisibilityBatch', 'SendMessageBatch', 'GetQueueAttributes');
+  const date = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T23:59:59Z'), noInvalidDate: true });
+  const secret = fc.string({ minLength: 1, maxLength: 60, unit: 'binary-ascii' });
+  const token = fc.option(fc.base64String({ minLength: 4, maxLength: 400 }), { nil: undefined });
+  const host = fc.constantFrom('sqs.us-east-1.amazonaws.com', 'localhost:4566', '127.0.0.1:9324', 'vpce-0a1b.sqs.eu-west-1.vpce.amazonaws.com');
+
+  it('equals aws4 for any body, action, date, region, host, key and session token', async () => {
+    await fc.assert(
+      fc.asyncProperty(region, action, date, secret, token, host, fc.string({ unit: 'grapheme', maxLength: 300 }), async (r, a, d, sk, st, h, text) => {
+        const body = JSON.stringify({ QueueUrl: `https://${h}/123456789012/q`, Text: text });
+        const request = jsonRequest(new URL(`https://${h}`), a, body);
+        const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: sk, sessionToken: st };
+        const ours = await createSigner({ service: 'sqs', region: r, credentials: async () => credentials })(request, d);
+        const headers: Record<string, string> = { ...request.headers, 'x-amz-date': ours['x-amz-date'] ?? '' };
+        if (st) headers['x-amz-security-token'] = st;
+        const oracle = new aws4.RequestSigner({ method: 'POST', host: request.hostname, path: '/', service: 'sqs', region: r, headers, body, doNotModifyHeaders: true }, credentials);
+        oracle.datetime = headers['x-amz-date'];
+        expect(ours.authorization).toBe(oracle.authHeader());
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps signing right across days and key changes (the derived key is cached per day, region, service and key)', async () => {
+    let credentials = { accessKeyId: 'AKID1', secretAccessKey: 'one' };
+    const sign = createSigner({ service: 'sqs', region: 'us-east-1', credentials: async () => credentials });
+    const request = jsonRequest(new URL('https://sqs.us-east-1.amazonaws.com'), 'ReceiveMessage', '{}');
+    const oracle = (d: Date) => {
+      const headers = { ...request.headers, 'x-amz-date': d.toISOString().replace(/[-:]|\.\d{3}/g, '') };
+      const s = new aws4.RequestSigner({ method: 'POST', host: request.hostname, path: '/', service: 'sqs', region: 'us-east-1', headers, body: '{}', doNotModifyHeaders: true }, credentials);
+      s.datetime = headers['x-amz-date'];
+      return s.authHeader();
+    };
+    for (const d of [new Date('2026-12-04T23:59:59Z'), new Date('2026-12-05T00:00:00Z')]) expect((await sign(request, d)).authorization).toBe(oracle(d));
+    credentials = { accessKeyId: 'AKID2', secretAccessKey: 'two' };
+    const d = new Date('2026-12-05T00:00:01Z');
+    expect((await sign(request, d)).authorization).toBe(oracle(d));
+  });
+
+  it('refuses a path other than "/" rather than sign it wrongly', async () => {
+    const sign = createSigner({ service: 'sqs', region: 'us-east-1', credentials: async () => SUITE.credentials });
+    await expect(sign({ ...jsonRequest(new URL('https://example.com'), 'X', '{}'), path: '/a/b' })).rejects.toThrow(/signs requests to "\/" only/);
   });
 });

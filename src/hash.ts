@@ -4,6 +4,9 @@ import * as crypto from 'node:crypto';
 type OneShot = (algorithm: string, data: string | Uint8Array, outputEncoding: 'latin1' | 'base64url' | 'hex') => string;
 const oneShot = (crypto as unknown as { hash?: OneShot }).hash;
 
+/** Hex SHA-256 of a string's UTF-8 bytes, one-shot where Node has it. */
+export const sha256Hex: (data: string) => string = oneShot ? (data) => oneShot('sha256', data, 'hex') : (data) => crypto.createHash('sha256').update(data, 'utf8').digest('hex');
+
 const BLOCK = 64;
 const IPAD = 0x36;
 const OPAD = 0x5c;
@@ -18,9 +21,14 @@ const OPAD = 0x5c;
  * vectors and to `createHmac` on random keys and values.
  */
 export function hmacSha256Base64url(key: Uint8Array): (value: string) => string {
+  return hmacSha256(key, 'base64url');
+}
+
+/** HMAC-SHA-256 under one key, as above, with the digest in `encoding` (SigV4 signs with hex). */
+export function hmacSha256(key: Uint8Array, encoding: 'base64url' | 'hex'): (value: string) => string {
   if (!oneShot) {
     const k = crypto.createSecretKey(Buffer.from(key));
-    return (value) => crypto.createHmac('sha256', k).update(value, 'utf8').digest('base64url');
+    return (value) => crypto.createHmac('sha256', k).update(value, 'utf8').digest(encoding);
   }
   const hash = oneShot;
   const k = key.length > BLOCK ? crypto.createHash('sha256').update(key).digest() : key;
@@ -42,6 +50,6 @@ export function hmacSha256Base64url(key: Uint8Array): (value: string) => string 
     const innerDigest = hash('sha256', inner.subarray(0, BLOCK + n), 'latin1');
     inner.fill(0, BLOCK, BLOCK + n);
     outer.write(innerDigest, BLOCK, 'latin1');
-    return hash('sha256', outer, 'base64url');
+    return hash('sha256', outer, encoding);
   };
 }
