@@ -84,17 +84,17 @@ export const emptySummary = (): Summary => ({
 });
 
 export function createCounters(): Counters {
-  const started = Date.now();
+  const started = performance.now();
   let firstAt: number | undefined;
   let lastAt: number | undefined;
   const s: Summary = emptySummary();
   return {
     s,
     settledNow() {
-      lastAt = Date.now();
+      lastAt = performance.now();
     },
     receivedNow(count) {
-      firstAt ??= Date.now();
+      firstAt ??= performance.now();
       s.received += count;
     },
     rejected(reason) {
@@ -105,8 +105,8 @@ export function createCounters(): Counters {
       ...s,
       rejectedByReason: { ...s.rejectedByReason },
       blockedGroups: [...s.blockedGroups],
-      elapsedMs: Date.now() - started,
-      activeMs: firstAt !== undefined && lastAt !== undefined ? lastAt - firstAt : 0,
+      elapsedMs: Math.round(performance.now() - started),
+      activeMs: firstAt !== undefined && lastAt !== undefined ? Math.round(lastAt - firstAt) : 0,
     }),
   };
 }
