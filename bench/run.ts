@@ -146,6 +146,7 @@ interface DrainSummary {
   rejected: number;
   activeMs: number;
   elapsedMs: number;
+  startupMs: number;
   /** false when interrupted (issue 10 §3). */
   complete?: boolean;
 }
@@ -163,6 +164,7 @@ async function runColumn(ctx: Ctx, column: Column, n: number, rep: number, bodie
   let activeMs: number;
   let serverCpuUs = NaN;
   let note = '';
+  let phases: { startupMs: number; endMs: number } | undefined;
   try {
     if (column === 'limit' || column === 'sdk') {
       m = await runMeasured(script(column === 'limit' ? 'raw' : 'sdk'), [ctx.endpoint, url, String(pollers)], { env: baseEnv, timeoutMs: timeoutFor(n) });
@@ -184,12 +186,13 @@ async function runColumn(ctx: Ctx, column: Column, n: number, rep: number, bodie
       if (pty && !m.usage.stderrIsTTY) throw new Error('the pseudo-terminal run did not have a TTY on stderr');
       if (!pty && m.usage.stderrIsTTY) throw new Error('the drain run without a TTY had one on stderr');
       activeMs = s.activeMs;
+      phases = { startupMs: s.startupMs, endMs: Math.max(0, s.elapsedMs - s.startupMs - s.activeMs) };
       note = pty ? `, ${fmt(m.redraws)} bar redraws, ${fmt(m.outputBytes / 1024)} KiB to the terminal` : `, ${fmt(m.outputBytes / 1024)} KiB of logs`;
     }
   } finally {
     await ctx.sqs.deleteQueue(url).catch(() => {});
   }
-  const run: Run = { column, n, rep, activeMs, wallMs: m.wallMs, cpuUs: m.usage.userUs + m.usage.sysUs, peakRssMb: m.usage.vmHwmKb / 1024, serverCpuUs };
+  const run: Run = { column, n, rep, activeMs, wallMs: m.wallMs, cpuUs: m.usage.userUs + m.usage.sysUs, peakRssMb: m.usage.vmHwmKb / 1024, serverCpuUs, ...phases };
   log(`  ${COLUMN_TITLES[column].padEnd(22)} ${fmt(n / (activeMs / 1000)).padStart(7)} msg/s active, ${fmt(n / (m.wallMs / 1000)).padStart(7)} whole, ${fmt(run.cpuUs / n, 1).padStart(6)} µs CPU/msg, ${fmt(run.peakRssMb)} MB peak${note}`);
   return run;
 }
@@ -258,6 +261,7 @@ function report(cells: Cells, naive: { rate: number } | undefined, fc: FixedCost
     table('CPU µs per message: user + system CPU of the whole process ÷ N, median', (x) => fmt(x.cpuUsPerMsg, 1)),
     table('fauxqs CPU µs per message while serving each column (the endpoint\'s side), median', (x) => fmt(x.serverCpuUsPerMsg, 1)),
     table(`peak RSS MB (VmHWM of the process), highest of ${repeat}`, (x) => fmt(x.peakRssMb)),
+    table('drains: start-up checks + end-of-queue detection (last message settled to the end), ms, median', (x) => (x.endMs === undefined ? '–' : `${fmt(x.startupMs)} + ${fmt(x.endMs)}`)),
   ];
   out.push(
     `ratios (active span unless said)\n${markdownTable(

@@ -27,6 +27,9 @@ export interface Run {
   peakRssMb: number;
   /** CPU the SQS server (fauxqs) used during the run. */
   serverCpuUs: number;
+  /** Drains: their start-up checks, and the time from the last message settled to the end (end-of-queue detection). */
+  startupMs?: number;
+  endMs?: number;
 }
 
 export interface Cell {
@@ -39,6 +42,9 @@ export interface Cell {
   /** Highest peak RSS of the runs. */
   peakRssMb: number;
   activeRates: number[];
+  /** Drains: medians of Run.startupMs and Run.endMs. */
+  startupMs?: number;
+  endMs?: number;
 }
 
 export function median(xs: readonly number[]): number {
@@ -58,6 +64,9 @@ export function summarize(runs: readonly Run[]): Cell {
     serverCpuUsPerMsg: median(runs.map((r) => r.serverCpuUs / n)),
     peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
     activeRates: runs.map((r) => Math.round(n / (r.activeMs / 1000))),
+    ...(runs.some((r) => r.endMs !== undefined)
+      ? { startupMs: median(runs.map((r) => r.startupMs ?? NaN)), endMs: median(runs.map((r) => r.endMs ?? NaN)) }
+      : {}),
   };
 }
 

@@ -26,6 +26,8 @@ export type { DeadLetterEncoder } from '../dlq/codec.js';
 
 /** While a call to PostgreSQL or SQS is blocked this long, a waiting line is logged at this interval. */
 export const WAIT_LOG_INTERVAL_MS = 5_000;
+/** `drain`, single-server endpoint: longest wait for what is in hand to settle before polling again. */
+const SETTLE_WAIT_MS = 250;
 
 export interface PipelineOptions {
   /** SQS client (src/source/client.ts); the caller owns it. */
@@ -123,7 +125,10 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     log,
     onSize(n) {
       events.emit('inFlight', n);
-      if (n === 0 && lastSize > 0) setImmediate(probeIfIdle);
+      if (n === 0 && lastSize > 0) {
+        wakeSettlers();
+        setImmediate(probeIfIdle);
+      }
       lastSize = n;
     },
     onError: (code) => events.emit('failure', 'sqs', code),
@@ -171,6 +176,34 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   const order: FifoOrder | undefined = o.fifo ? createFifoOrder({ handBack, abandon: life.abandon, ...(o.untilEmpty ? {} : { forgetAfterMs: o.visibilityTimeoutSeconds * 1000 }) }) : undefined;
 
   const inHand = () => tracker.size > 0 || batcher.size > 0 || life.busy > 0;
+
+  /** Receive loops waiting for what is in hand to settle (see ReceiverOptions.settling); woken by the tracker. */
+  let settlers: (() => void)[] = [];
+  const wakeSettlers = () => {
+    const wake = settlers;
+    settlers = [];
+    for (const w of wake) w();
+  };
+  life.onStop(wakeSettlers);
+  async function settling(): Promise<boolean> {
+    if (life.stopping) return false;
+    if (!inHand()) {
+      // The check after this receive may have seen the last batch still settling: look again before a long poll.
+      await endOfQueue?.afterEmptyReceive(true);
+      return false;
+    }
+    await new Promise<void>((resolve) => {
+      // A bound, so a slow commit does not keep the loop from noticing messages that come back meanwhile.
+      const timer = setTimeout(resolve, SETTLE_WAIT_MS);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      settlers.push(wake);
+      void life.settled().then(wake);
+    });
+    return true;
+  }
   const endOfQueue = o.untilEmpty
     ? createEndOfQueue({
         sqs,
@@ -258,6 +291,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     ...(order ? { systemAttributes: ['SentTimestamp', 'MessageGroupId', 'SequenceNumber'] } : {}),
     onMessages: createIntake({ transform: o.transform, events, counters, batcher, rejects, fifo: order ? { order, handBack } : undefined }),
     onEmpty: (wholeQueue) => endOfQueue?.afterEmptyReceive(wholeQueue) ?? Promise.resolve(),
+    ...(endOfQueue && o.sqs.singleServer ? { settling } : {}),
   });
   life.onStop(() => batcher.flush());
   const watchdog = startWatchdog({ watch, log, intervalMs: o.waitLogIntervalMs ?? WAIT_LOG_INTERVAL_MS, explain: () => lockWaits(o.pool) });

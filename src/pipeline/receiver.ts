@@ -35,6 +35,13 @@ export interface ReceiverOptions {
    * was not full, so `select` cannot have hidden other messages behind the ones it dropped.
    */
   onEmpty: (wholeQueue: boolean) => Promise<void>;
+  /**
+   * `drain` on a single-server endpoint, after an empty receive: resolves true once what is in hand has settled
+   * (or soon after, or at the stop), and the loop then short-polls instead of holding a long poll open, which the
+   * stop at the end of the queue would have to wait out (up to DRAIN_WAIT_TIME_SECONDS); false when nothing is
+   * in hand and the queue is not drained: the loop long-polls, for messages in flight elsewhere to come back.
+   */
+  settling?: () => Promise<boolean>;
 }
 
 export type ReceiveOutcome = 'messages' | 'empty' | 'stopped' | 'failed';
@@ -149,12 +156,16 @@ export function createReceivers(o: ReceiverOptions): Receivers {
   async function loop(): Promise<void> {
     const stop = stopSignal();
     try {
-      let wait = o.waitTimeSeconds;
+      // With `settling` (drain, single server), short polls while the queue yields: a long poll at the end of
+      // the queue would hold the stop for its whole wait.
+      const busyWait = o.settling ? 0 : o.waitTimeSeconds;
+      let wait = busyWait;
       for (let attempt = 0; !life.stopping; ) {
         const outcome = await receive(wait, stop, attempt);
         if (outcome === 'stopped') return;
         // On AWS an empty short poll proves nothing (it samples some servers): the next receive long-polls.
-        wait = outcome === 'empty' && wait === 0 && !o.sqs.singleServer ? 1 : o.waitTimeSeconds;
+        wait = outcome === 'empty' && wait === 0 && !o.sqs.singleServer ? 1 : outcome === 'empty' ? o.waitTimeSeconds : busyWait;
+        if (outcome === 'empty' && o.settling && (await o.settling())) wait = 0;
         if (outcome !== 'failed') {
           attempt = 0;
           continue;

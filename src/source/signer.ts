@@ -45,14 +45,13 @@ const canonicalValue = (v: string) => (/^\s|\s$|\s\s/.test(v) ? v.trim().replace
 /**
  * AWS SigV4 (the header form) for SQS's JSON-protocol POSTs, on node:crypto's one-shot SHA-256 and HMAC.
  *
- * Why not a signing library on the hot path (two requests per ten messages): measured in the drain's own
- * receive/delete loop against fauxqs (bench/signing.ts), `@smithy/signature-v4` (the AWS SDK's signer) cost
- * about 30 µs of CPU per request and `aws4` about 40 µs in place (its per-request objects: a parsed path, header
- * arrays, three hash objects), that is 6–8 µs per message; this costs about 5 µs per request. It is the
- * algorithm as AWS documents it and nothing else: canonical request, string to sign, the derived key (cached
- * per day, region, service and secret), the signature. test/unit/sqs-signing.test.ts pins it to AWS's published
- * SigV4 test suite, to a botocore fixture, and to `aws4` (a maintained signer, kept as the test oracle) on
- * random requests.
+ * Why not a signing library on the hot path (two signed requests per ten messages): bench/signing.ts measures
+ * about 34 µs of CPU per request for `@smithy/signature-v4` (the AWS SDK's signer), 11 µs for `aws4` and 6 µs
+ * for this; in a receive/delete loop against fauxqs, `aws4` cost some 6 µs per message more than this (its
+ * per-request objects: parsed path, header arrays, hash objects, all garbage). It is the algorithm as AWS
+ * documents it and nothing else: canonical request, string to sign, the derived key (cached per day, key and
+ * secret), the signature. test/unit/sqs-signing.test.ts pins it to AWS's published SigV4 test suite, to a
+ * botocore fixture, and to `aws4` (a maintained signer, kept as the test oracle) on random requests.
  */
 export function createSigner(o: SignerOptions): Signer {
   let cached: { id: string; sign: (stringToSign: string) => string } | undefined;
