@@ -29,12 +29,21 @@ export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('login-etl')
     .description('SQS login events → validated rows with masked ip/device_id in PostgreSQL, exactly once.')
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
+    // A usage error is one line: commander's message and its suggestion, joined, and where to look.
+    .configureOutput({ outputError: (text, write) => write(`${usageLine(text)}\n`) })
     .exitOverride();
   const names = only !== undefined && only in COMMANDS ? [only] : Object.keys(COMMANDS);
   for (const name of names) (await COMMANDS[name]?.())?.(program);
   for (const c of program.commands) c.exitOverride();
   return program;
+}
+
+/** `error: unknown option '--jsn'\n(Did you mean --json?)\n` → `login-etl: unknown option '--jsn' (did you mean --json?); run with --help for usage`. */
+export function usageLine(text: string): string {
+  const parts = text.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+  const [first = '', ...rest] = parts;
+  const said = [first.replace(/^error:\s*/, ''), ...rest.map((r) => r.replace(/^\((.*)\)$/, '($1)').replace(/^\(Did/, '(did'))].join(' ');
+  return `login-etl: ${said}; run with --help for usage`;
 }
 
 /**

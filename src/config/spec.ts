@@ -67,7 +67,7 @@ export const SETTINGS = {
   },
   batchMaxAgeMs: {
     env: 'BATCH_MAX_AGE_MS', flag: '--batch-max-age <ms>', default: 200, schema: int(1, 60000),
-    doc: '…or when its oldest row is this old.',
+    doc: '…or when its oldest row is this old. Rejects wait as long, at most, to share a SendMessageBatch to the DLQ.',
   },
   sinkConcurrency: {
     env: 'SINK_CONCURRENCY', flag: '--sink-concurrency <n>', default: 2, schema: int(1, 32),

@@ -200,7 +200,9 @@ export function createPipeline(o: PipelineOptions): Pipeline {
         resolve();
       };
       settlers.push(wake);
-      void life.settled().then(wake);
+      // Messages still tracked: woken when the tracker empties. Only background work left (the last deletes):
+      // woken when it ends.
+      if (tracker.size === 0) void life.settled().then(wake);
     });
     return true;
   }
@@ -237,6 +239,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     counters,
     retryBaseMs: o.retryBaseMs,
     retryMaxMs: o.retryMaxMs,
+    maxAgeMs: o.batchMaxAgeMs,
     ack,
     leave(msg, reason, why) {
       endOfQueue?.leftBehind(msg.id);

@@ -2,13 +2,15 @@ import type { Logger } from 'pino';
 import type { DeadLetterEncoder } from '../dlq/codec.js';
 import type { SqsClient } from '../source/client.js';
 import { classifySqsError, sqsConfigError, sqsErrorCode, sqsRepeatKey } from '../source/errors.js';
-import { sendMessages, type BatchFailure, type OutgoingMessage } from '../source/queue.js';
+import { sendMessages, SQS_BATCH_LIMIT, type BatchFailure, type OutgoingMessage } from '../source/queue.js';
 import { batchBySize, sqsMessageBytes, SQS_LEGACY_MAX_BYTES, SQS_MAX_BYTES } from '../source/size.js';
 import type { Rejection } from '../transform/validate.js';
 import { backoffMs, sleep } from './backoff.js';
 import type { PipelineEvents } from './events.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Counters, LeftWhy, Received } from './state.js';
+
+const DEFAULT_MAX_AGE_MS = 100;
 
 /** Dead letters as they are: the original body and the `reason`/`source_message_id` attributes (no DLQ_BODY encoding). */
 export const identityEncoder: DeadLetterEncoder = (body, attributes) => ({ body, attributes });
@@ -29,6 +31,8 @@ export interface RejectsOptions {
   counters: Counters;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** Longest a reject waits for others to share its SendMessageBatch (default 100 ms); ten go out at once. */
+  maxAgeMs?: number;
   /** Dead-lettered messages go here (delete from the source, then stop tracking). */
   ack: (handles: string[]) => Promise<void>;
   /** A message left on the source queue: stop tracking it (it reappears after its visibility timeout). */
@@ -97,6 +101,7 @@ export function createRejects(o: RejectsOptions): Rejects {
   const encode = o.encode ?? identityEncoder;
   const maxBytes = o.dlqMaxBytes ?? SQS_LEGACY_MAX_BYTES;
   let pending: Pending[] = [];
+  let timer: NodeJS.Timeout | undefined;
   /** FIFO: one flush at a time, so a group's dead letters reach the DLQ in order. */
   let inOrder: Promise<void> = Promise.resolve();
 
@@ -185,6 +190,8 @@ export function createRejects(o: RejectsOptions): Rejects {
   }
 
   function flush(): void {
+    clearTimeout(timer);
+    timer = undefined;
     if (pending.length === 0 || !o.dlqUrl) return;
     const all = pending;
     pending = [];
@@ -201,8 +208,10 @@ export function createRejects(o: RejectsOptions): Rejects {
       if (!o.dlqUrl) return leave([{ msg, r }], 'no_dlq');
       o.sending?.(msg);
       pending.push({ msg, r });
-      // Rejects of one receive (or one batch) go out together.
-      if (pending.length === 1) setImmediate(flush);
+      // Rejects are a few in a hundred messages: one SendMessageBatch each would cost a request (and a delete)
+      // per reject. They wait, briefly, to fill a batch.
+      if (pending.length >= SQS_BATCH_LIMIT) flush();
+      else timer ??= setTimeout(flush, o.maxAgeMs ?? DEFAULT_MAX_AGE_MS);
     },
     leaveOnQueue(msg, r) {
       count(msg, r);

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { sendBodies } from '../../src/source/send.js';
 import { lastJson, runCli, startCli } from '../helpers/cli.js';
 import { attributesOf, dumpAllTables, sdkClient, sdkReadAll, sdkSend } from '../helpers/dlq.js';
 import { depth, freshDatabase, freshQueues, query, sampleBodies, sqsClient, TEST_KEY, testKey } from '../helpers/services.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** Rejected messages that carry ip and device_id, raw: each would have reached the DLQ as it is before. */
 const PII_REJECTS = [
@@ -38,7 +38,7 @@ describe('dead letters without raw PII (DLQ_BODY=encrypted, the default)', () =>
   let env: Record<string, string>;
   let raw: string[];
   let drainLog: string;
-  const dir = mkdtempSync(join(tmpdir(), 'dlq-'));
+  const dir = tempDir('dlq-');
   const auditFile = join(dir, 'audit.log');
 
   beforeAll(async () => {

@@ -1,11 +1,11 @@
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueDepth, receiveMessages } from '../../src/source/queue.js';
 import { lastJson, runCli } from '../helpers/cli.js';
 import { depth, freshDatabase, freshQueues, peekAll, query, sampleBodies, sqsClient, sqsEndpoint, TEST_KEY } from '../helpers/services.js';
+import { tempDir } from '../helpers/tmp.js';
 
 describe('login-etl drain (CLI subprocess)', () => {
   let sqs: SqsClient;
@@ -32,7 +32,7 @@ describe('login-etl drain (CLI subprocess)', () => {
     expect(init.code, init.stderr).toBe(0);
     expect((await runCli(['init-db'], env)).code).toBe(0);
 
-    const file = join(mkdtempSync(join(tmpdir(), 'send-')), 'sample.json');
+    const file = join(tempDir('send-'), 'sample.json');
     writeFileSync(file, JSON.stringify((await sampleBodies()).map((b) => JSON.parse(b) as unknown)));
     const sent = await runCli(['send', '--file', file], env);
     expect(sent.code, sent.stderr).toBe(0);

@@ -18,9 +18,13 @@ describe('bad usage and configuration exit 2 with one clear line', () => {
     if ('PII_KEY' in env) expect(r.stderr).not.toContain(env.PII_KEY);
   });
 
-  it('an unknown command or flag is a usage error', async () => {
-    expect((await runCli(['nope'], {})).code).toBe(2);
-    expect((await runCli(['drain', '--bogus'], {})).code).toBe(2);
+  it('an unknown command or flag is a usage error, in one line with commander\'s suggestion', async () => {
+    const command = await runCli(['dran'], {});
+    expect(command.code).toBe(2);
+    expect(command.stderr.trim().split('\n')).toEqual(["login-etl: unknown command 'dran' (did you mean drain?); run with --help for usage"]);
+    const flag = await runCli(['drain', '--jsn'], {});
+    expect(flag.code).toBe(2);
+    expect(flag.stderr.trim().split('\n')).toEqual(["login-etl: unknown option '--jsn' (did you mean --json?); run with --help for usage"]);
   });
 
   it('a wrong database password gives a short error without the password', async () => {

@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqsClient } from '../../src/source/client.js';
 import { deleteMessages, receiveMessages, type Message } from '../../src/source/queue.js';
 import { lastJson, runCli } from '../helpers/cli.js';
 import { depth, fifoQueues, freshDatabase, freshQueues, query, sqsClient, TEST_KEY } from '../helpers/services.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const oneLine = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('login-etl:'));
 
@@ -22,7 +22,7 @@ async function takeAll(sqs: SqsClient, queueUrl: string): Promise<Message[]> {
 describe('FIFO queues from the command line (send, drain)', () => {
   let sqs: SqsClient;
   let db: string;
-  const dir = mkdtempSync(join(tmpdir(), 'fifo-e2e-'));
+  const dir = tempDir('fifo-e2e-');
   beforeAll(async () => {
     sqs = sqsClient();
     db = await freshDatabase();

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SqsClient } from '../../src/source/client.js';
@@ -10,8 +9,9 @@ import { sendBodies } from '../../src/source/send.js';
 import { lastJson, runCli } from '../helpers/cli.js';
 import { freshKmsKey, kmsClient, kmsEnv } from '../helpers/kms.js';
 import { freshDatabase, freshQueues, query, sqsClient, testKey } from '../helpers/services.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'kms-e2e-'));
+const dir = tempDir('kms-e2e-');
 const file = (name: string, text: string) => {
   const f = join(dir, name);
   writeFileSync(f, text, { mode: 0o600 });

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { createMasker } from '../../src/masking/masker.js';
 import { sendBodies } from '../../src/source/send.js';
 import { lastJson, runCli } from '../helpers/cli.js';
 import { freshDatabase, freshQueues, query, sqsClient, testKey } from '../helpers/services.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const key = testKey;
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -18,7 +18,7 @@ describe('reversible masking (PII_MASK_MODE=siv), reveal, rekey and report', () 
   let db: string;
   let env: Record<string, string>;
   let events: { ip: string; device_id: string }[];
-  const dir = mkdtempSync(join(tmpdir(), 'privacy-'));
+  const dir = tempDir('privacy-');
 
   beforeAll(async () => {
     sqs = sqsClient();

@@ -1,14 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { freshQueues, peekAll, sqsClient } from '../helpers/services.js';
+import { tempDir } from '../helpers/tmp.js';
 
 describe('login-etl send --file', () => {
   let sqs: SqsClient;
-  const dir = mkdtempSync(join(tmpdir(), 'send-e2e-'));
+  const dir = tempDir('send-e2e-');
   beforeAll(() => {
     sqs = sqsClient();
   });

@@ -1,16 +1,14 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqsClient } from '../../src/source/client.js';
 import { sendBodies } from '../../src/source/send.js';
 import { lastJson, runCli, startCli } from '../helpers/cli.js';
 import { blackHole, faultProxy } from '../helpers/proxy.js';
 import { depth, freshDatabase, freshQueues, rowCounts, sqsClient, sqsEndpoint, TEST_KEY, uniqueBodies } from '../helpers/services.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const oneLine = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('login-etl:'));
 /** No AWS configuration from the developer's machine: an empty home, no instance metadata lookups. */
-const noAws = () => ({ HOME: mkdtempSync(join(tmpdir(), 'home-')), AWS_EC2_METADATA_DISABLED: 'true' });
+const noAws = () => ({ HOME: tempDir('home-'), AWS_EC2_METADATA_DISABLED: 'true' });
 
 describe('login-etl and SQS (CLI subprocess)', () => {
   let sqs: SqsClient;

@@ -130,3 +130,25 @@ describe('FIFO dead-letter queues', () => {
     expect(got.filter((g) => g.group === 'g2').map((g) => g.body)).toEqual(['{"n":2}']);
   });
 });
+
+describe('rejects share SendMessageBatch calls', () => {
+  const env = useServices();
+
+  it('rejects spread over many receives go to the DLQ ten to a call, not one call each', async () => {
+    const queueUrl = await createQueue(env.sqs, `spread-${suffix()}`, { VisibilityTimeout: '30' });
+    const dlqUrl = await createQueue(env.sqs, `spread-${suffix()}-dlq`);
+    // One malformed message in every ten: about one per receive.
+    const bodies = generateEvents(300, 11, 0).bodies.map((b, i) => (i % 10 === 3 ? `not json ${i}` : b));
+    await sendBodies(env.sqs, queueUrl, bodies);
+    let sends = 0;
+    const counting = { ...env.sqs, call: (action: string, input: object, co?: object) => (action === 'SendMessageBatch' && sends++, env.sqs.call(action, input, co)) };
+    const s = await createPipeline({
+      sqs: counting, pool: env.pool, transform, log: silent, queueUrl, dlqUrl, receivers: 4, waitTimeSeconds: 0,
+      visibilityTimeoutSeconds: 30, maxInFlight: 1000, batchSize: 100, batchMaxAgeMs: 100, sinkConcurrency: 2, retryBaseMs: 10, retryMaxMs: 50, untilEmpty: true,
+    }).run();
+    expect(s).toMatchObject({ rejected: 30, deadLettered: 30, leftOnQueue: 0 });
+    expect(await depth(env.sqs, dlqUrl)).toBe(30);
+    // 30 rejects from about 30 receives: a handful of calls (3 if each is full), far from 30.
+    expect(sends).toBeLessThanOrEqual(8);
+  });
+});

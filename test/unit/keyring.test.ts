@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
@@ -8,6 +7,7 @@ import { findDuplicateMember } from '../../src/masking/json.js';
 import { loadKeyring, parseKeyring } from '../../src/masking/keyring.js';
 import { decodeKey, generateKeyText, looksTyped, weakKeyReason } from '../../src/masking/keys.js';
 import { testKey } from '../helpers/services.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const KEY = testKey(3);
 const SHORT = Buffer.alloc(16, 3).toString('base64');
@@ -56,7 +56,7 @@ describe('loadKeyring', () => {
   });
 
   it('warns about a key file others can read, and refuses it with strict', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'key-'));
+    const dir = tempDir('key-');
     const file = join(dir, 'key');
     writeFileSync(file, `${KEY}\n`);
     chmodSync(file, 0o644);
@@ -147,7 +147,7 @@ describe('keyring JSON that could be read two ways is refused', () => {
   });
 
   it('refuses an oversized keyring file before parsing it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ring-'));
+    const dir = tempDir('ring-');
     const file = join(dir, 'ring.json');
     writeFileSync(file, `{"primary":1,"keys":[{"version":1,"key":"${KEY}"}],"x":"${'y'.repeat(300 * 1024)}"}`, { mode: 0o600 });
     await expectConfigError(() => loadKeyring({ piiKeyringFile: file }, { ids: me }), /is \d+ bytes; a key file is at most 262144 bytes/, KEY, 'ETL_ERR_KEY_SIZE');
@@ -157,7 +157,7 @@ describe('keyring JSON that could be read two ways is refused', () => {
   });
 
   it('does not apply the key-file rule to a KMS keyring, which holds no secret', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ring-'));
+    const dir = tempDir('ring-');
     const file = join(dir, 'ring.json');
     writeFileSync(file, JSON.stringify({ primary: 1, kmsKeyId: 'alias/x', keys: [{ version: 1, wrapped: randomBytes(96).toString('base64') }] }), { mode: 0o644 });
     const { readKeyringSource } = await import('../../src/masking/keyring.js');

@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readBodies, withFifoIds } from '../../src/cli/commands/send.js';
 import { ConfigError } from '../../src/config/errors.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'send-file-'));
+const dir = tempDir('send-file-');
 let n = 0;
 const file = (text: string) => {
   const p = join(dir, `f${n++}.json`);
