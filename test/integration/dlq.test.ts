@@ -9,6 +9,7 @@ import { createHandler } from '../../src/lambda/handler.js';
 import { loadKeyring } from '../../src/masking/keyring.js';
 import { createMasker } from '../../src/masking/masker.js';
 import { createPipeline } from '../../src/pipeline/pipeline.js';
+import type { CallOptions, SqsAction, SqsClient } from '../../src/source/client.js';
 import { createQueue, deleteMessages, queueDepth, receiveMessages, sendMessages } from '../../src/source/queue.js';
 import { sendBodies } from '../../src/source/send.js';
 import { createTransformer } from '../../src/transform/transform.js';
@@ -141,7 +142,13 @@ describe('rejects share SendMessageBatch calls', () => {
     const bodies = generateEvents(300, 11, 0).bodies.map((b, i) => (i % 10 === 3 ? `not json ${i}` : b));
     await sendBodies(env.sqs, queueUrl, bodies);
     let sends = 0;
-    const counting = { ...env.sqs, call: (action: string, input: object, co?: object) => (action === 'SendMessageBatch' && sends++, env.sqs.call(action, input, co)) };
+    const counting: SqsClient = {
+      ...env.sqs,
+      call: <T,>(action: SqsAction, input: object, co?: CallOptions) => {
+        if (action === 'SendMessageBatch') sends++;
+        return env.sqs.call<T>(action, input, co);
+      },
+    };
     const s = await createPipeline({
       sqs: counting, pool: env.pool, transform, log: silent, queueUrl, dlqUrl, receivers: 4, waitTimeSeconds: 0,
       visibilityTimeoutSeconds: 30, maxInFlight: 1000, batchSize: 100, batchMaxAgeMs: 100, sinkConcurrency: 2, retryBaseMs: 10, retryMaxMs: 50, untilEmpty: true,
