@@ -145,6 +145,7 @@ export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Outco
       queueUrl: c.queueUrl,
       fifo: queues.source.fifo,
       dlqUrl: c.dlqUrl,
+      dlqSqs: ctx.dlqSqs(),
       encodeDeadLetter: c.dlqUrl ? createDeadLetterEncoder(keyring, c.dlqBody) : undefined,
       ...(queues.dlq ? { dlqMaxBytes: queues.dlq.maxMessageBytes } : {}),
       receivers: c.receivers,

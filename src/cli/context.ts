@@ -10,6 +10,7 @@ import { pgFailureToError, type PgTarget } from '../sink/errors.js';
 import { createPool, fitPoolToServer } from '../sink/pool.js';
 import { checkSchema } from '../sink/schema.js';
 import { createSqsClient, type SqsClient } from '../source/client.js';
+import { resolveTarget } from '../source/endpoint.js';
 import { classifySqsError, describeSqsError, sqsConfigError } from '../source/errors.js';
 import { queueDepth, type QueueDepth } from '../source/queue.js';
 import { queueInfo, type QueueInfo } from '../source/queueInfo.js';
@@ -23,6 +24,8 @@ export interface AppContext {
   keyring(): Promise<Keyring>;
   masker(): Promise<Masker>;
   sqs(): SqsClient;
+  /** The DLQ's client: the source's, unless SQS_DLQ_URL resolves to another endpoint or region. */
+  dlqSqs(): SqsClient;
   pool(max?: number): pg.Pool;
   /** Where and how to connect to PostgreSQL (resolved on first use; its warnings are logged then). */
   pgConnection(): PgConnection;
@@ -34,6 +37,7 @@ export function createContext(config: Config, env: Env = process.env, log = crea
   let keyring: Promise<Keyring> | undefined;
   let masker: Promise<Masker> | undefined;
   let sqs: SqsClient | undefined;
+  let dlqSqs: SqsClient | undefined;
   let pool: pg.Pool | undefined;
   let connection: PgConnection | Error | undefined;
   const pgConnection = (): PgConnection => {
@@ -62,11 +66,18 @@ export function createContext(config: Config, env: Env = process.env, log = crea
     },
     // Long polls hold a connection each: one per receiver, plus room for deletes, heartbeat and DLQ sends.
     sqs: () => (sqs ??= createSqsClient(config, env, { connections: config.receivers + 16, timeoutMs: config.sqsTimeoutMs, log })),
+    dlqSqs() {
+      const source = this.sqs();
+      if (!config.dlqUrl) return source;
+      const dlq = resolveTarget({ ...config, queueUrl: config.dlqUrl });
+      if (dlq.origin === source.origin && dlq.region === source.region) return source;
+      return (dlqSqs ??= createSqsClient({ ...config, queueUrl: config.dlqUrl }, env, { connections: 8, timeoutMs: config.sqsTimeoutMs, log }));
+    },
     pool: (max) => (pool ??= createPool({ connection: pgConnection(), max: max ?? config.sinkConcurrency + 1 })),
     async close() {
       // pool.end() waits for every checked-out client; never let a leaked one hang the exit.
       const closePool = pool ? Promise.race([pool.end().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]) : undefined;
-      await Promise.all([sqs?.destroy(), closePool]);
+      await Promise.all([sqs?.destroy(), dlqSqs?.destroy(), closePool]);
     },
   };
 }
@@ -93,9 +104,9 @@ export async function preflightPostgres(ctx: AppContext): Promise<void> {
 }
 
 /** Checks the queue answers; a missing queue or bad credentials is a ConfigError. */
-export async function preflightQueue(ctx: AppContext, queueUrl = ctx.config.queueUrl): Promise<QueueDepth> {
+export async function preflightQueue(ctx: AppContext, queueUrl = ctx.config.queueUrl, sqs = ctx.sqs()): Promise<QueueDepth> {
   try {
-    return await queueDepth(ctx.sqs(), queueUrl);
+    return await queueDepth(sqs, queueUrl);
   } catch (err) {
     if (classifySqsError(err) === 'config') throw sqsConfigError(err, queueUrl);
     throw new Error(describeSqsError(err, queueUrl), { cause: err });
@@ -103,9 +114,9 @@ export async function preflightQueue(ctx: AppContext, queueUrl = ctx.config.queu
 }
 
 /** Checks the queue answers and reads its type, size limit and redrive policy; a missing queue or bad credentials is a ConfigError. */
-export async function preflightQueueInfo(ctx: AppContext, queueUrl = ctx.config.queueUrl): Promise<QueueInfo> {
+export async function preflightQueueInfo(ctx: AppContext, queueUrl = ctx.config.queueUrl, sqs = ctx.sqs()): Promise<QueueInfo> {
   try {
-    return await queueInfo(ctx.sqs(), queueUrl);
+    return await queueInfo(sqs, queueUrl);
   } catch (err) {
     if (classifySqsError(err) === 'config') throw sqsConfigError(err, queueUrl);
     throw new Error(describeSqsError(err, queueUrl), { cause: err });
@@ -126,7 +137,7 @@ export function checkQueueTypes(q: ConsumerQueues, queueUrl: string, dlqUrl: str
   if (!q.dlq || q.dlq.fifo === q.source.fifo) return;
   const kind = (fifo: boolean) => (fifo ? 'a FIFO queue' : 'a standard queue');
   throw new ConfigError(
-    `SQS_DLQ_URL ${dlqUrl ?? ''} is ${kind(q.dlq.fifo)} but the source ${queueUrl} is ${kind(q.source.fifo)}: a dead-letter queue must be of the same type as its source (as SQS's redrive policy requires); point SQS_DLQ_URL at ${q.source.fifo ? 'a FIFO queue (its name ends in .fifo)' : 'a standard queue'}`,
+    `SQS_DLQ_URL (--dlq-url) ${dlqUrl ?? ''} is ${kind(q.dlq.fifo)} but the source ${queueUrl} is ${kind(q.source.fifo)}: a dead-letter queue must be of the same type as its source (as SQS's redrive policy requires); point SQS_DLQ_URL at ${q.source.fifo ? 'a FIFO queue (its name ends in .fifo)' : 'a standard queue'}`,
     'SQS_DLQ_URL',
     { code: 'ETL_ERR_SQS_DLQ_TYPE' },
   );
@@ -141,7 +152,7 @@ export async function preflightConsumer(ctx: AppContext): Promise<ConsumerQueues
   const [pg, source, dlq] = await Promise.allSettled([
     preflightPostgres(ctx),
     preflightQueueInfo(ctx),
-    dlqUrl ? preflightQueueInfo(ctx, dlqUrl) : Promise.resolve(undefined),
+    dlqUrl ? preflightQueueInfo(ctx, dlqUrl, ctx.dlqSqs()) : Promise.resolve(undefined),
   ]);
   for (const r of [pg, source, dlq]) if (r.status === 'rejected') throw r.reason;
   const q: ConsumerQueues = { source: (source as PromiseFulfilledResult<QueueInfo>).value, dlq: (dlq as PromiseFulfilledResult<QueueInfo | undefined>).value };

@@ -43,7 +43,7 @@ export function usageLine(text: string): string {
   const parts = text.trim().split('\n').map((l) => l.trim()).filter(Boolean);
   const [first = '', ...rest] = parts;
   const said = [first.replace(/^error:\s*/, ''), ...rest.map((r) => r.replace(/^\((.*)\)$/, '($1)').replace(/^\(Did/, '(did'))].join(' ');
-  return `login-etl: ${said}; run with --help for usage`;
+  return `login-etl: ${said.replace(/\.+$/, '')}; run with --help for usage`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig, type Config, type Env } from '../config/load.js';
 import { SETTINGS, type Setting, type SettingKey } from '../config/spec.js';
 
@@ -10,10 +10,20 @@ export function addSettingOptions(cmd: Command, keys: readonly SettingKey[]): Co
     const s: Setting = SETTINGS[key];
     if (!s.flag) continue;
     const shown = s.secret || s.default === undefined ? '' : `; default ${JSON.stringify(s.default)}`;
-    cmd.addOption(new Option(s.flag, `${s.doc.replace(/`/g, '')} [env ${s.env}${shown}]`));
+    const envs = [s.env, ...(s.alsoEnv ?? [])].join(' or ');
+    cmd.addOption(new Option(s.flag, `${s.doc.replace(/`/g, '')} [env ${envs}${shown}]`));
   }
   return cmd;
 }
+
+/** Parses a count flag: a whole number from 1 to `max`, or a usage error naming the range. */
+export const positiveInt = (max = Number.MAX_SAFE_INTEGER) => (v: string): number => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > max) {
+    throw new InvalidArgumentError(max >= Number.MAX_SAFE_INTEGER ? 'must be a whole number, 1 or more' : `must be a whole number from 1 to ${max.toLocaleString('en-US')}`);
+  }
+  return n;
+};
 
 /** Validated settings for a command: its flags win over the environment. */
 export function configFrom(cmd: Command, env: Env = process.env): Config {

@@ -9,7 +9,10 @@ import type { DecodedDeadLetter, DeadLetterInput } from './codec.js';
 import { inspect, type DeadLetterEntry } from './inspect.js';
 
 export interface RedriveOptions {
+  /** The source queue's client, where messages are sent back. */
   sqs: SqsClient;
+  /** The DLQ's client, where they are read and deleted (default: `sqs`). */
+  dlqSqs?: SqsClient;
   dlqUrl: string;
   queueUrl: string;
   /** Move at most this many. */
@@ -61,7 +64,8 @@ export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
   const base = o.retryBaseMs ?? 200;
   const cap = o.retryMaxMs ?? 5000;
   const maxBytes = await maxMessageBytes(sqs, o.queueUrl);
-  const browser = browseQueue(sqs, o.dlqUrl);
+  const dlqSqs = o.dlqSqs ?? sqs;
+  const browser = browseQueue(dlqSqs, o.dlqUrl);
   const result: RedriveResult = { moved: 0, skipped: {}, notDeleted: 0 };
   const skip = (why: string, e: DeadLetterEntry, message: string) => {
     result.skipped[why] = (result.skipped[why] ?? 0) + 1;
@@ -118,10 +122,10 @@ export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
         if (taken.length === 0) continue;
         result.moved += taken.length;
         const handles = taken.map((m) => m.handle);
-        let failed = await deleteMessages(sqs, o.dlqUrl, handles).catch(() => handles.map((_, i) => ({ id: String(i), code: 'Error', senderFault: false })));
+        let failed = await deleteMessages(dlqSqs, o.dlqUrl, handles).catch(() => handles.map((_, i) => ({ id: String(i), code: 'Error', senderFault: false })));
         if (failed.length > 0) {
           const again = failed.map((f) => handles[Number(f.id)] ?? '');
-          failed = await deleteMessages(sqs, o.dlqUrl, again).catch(() => again.map((_, i) => ({ id: String(i), code: 'Error', senderFault: false })));
+          failed = await deleteMessages(dlqSqs, o.dlqUrl, again).catch(() => again.map((_, i) => ({ id: String(i), code: 'Error', senderFault: false })));
         }
         result.notDeleted += failed.length;
         if (failed.length > 0) log.warn({ count: failed.length }, 'redriven messages could not be deleted from the DLQ; a later redrive would send them again');

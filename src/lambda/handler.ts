@@ -204,7 +204,8 @@ async function build(): Promise<(event: SQSEvent) => Promise<SQSBatchResponse>> 
   const connection = resolveConnection(config);
   for (const w of connection.warnings) log.warn(w);
   if (config.dlqUrl && config.dlqBody === 'raw') log.warn({ dlqBody: 'raw' }, 'DLQ_BODY=raw: rejected messages go to the DLQ with their original body, raw ip and device_id included (docs/privacy.md)');
-  const sqs = config.dlqUrl ? createSqsClient(config, process.env, { connections: 4, timeoutMs: config.sqsTimeoutMs, log }) : undefined;
+  // Only dead letters go out from here: the client is the DLQ's (its URL names the endpoint and region).
+  const sqs = config.dlqUrl ? createSqsClient({ ...config, queueUrl: config.dlqUrl }, process.env, { connections: 4, timeoutMs: config.sqsTimeoutMs, log }) : undefined;
   const dlq = sqs && config.dlqUrl ? await queueInfo(sqs, config.dlqUrl) : undefined;
   return createHandler({
     pool: createPool({ connection, max: 1 }),

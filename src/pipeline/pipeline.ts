@@ -43,6 +43,8 @@ export interface PipelineOptions {
   /** The source is a FIFO queue: per-group order from receive to commit (groups.ts), FIFO dead letters. */
   fifo?: boolean;
   dlqUrl?: string | undefined;
+  /** The DLQ's client, when SQS_DLQ_URL is served at another endpoint or region than the source (default: `sqs`). */
+  dlqSqs?: SqsClient | undefined;
   /** The DLQ's MaximumMessageSize in bytes (read at start-up; default 256 KiB): caps each dead letter and each batch. */
   dlqMaxBytes?: number;
   /** Builds the body and attributes of each dead letter (default: the original body, unchanged); the size rule applies to its result. */
@@ -107,13 +109,15 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   const source = createHealth();
   const watch = createWatch();
   // Every SQS call is watched, so a frozen endpoint is never silent (a long poll's own wait does not count).
-  const sqs: SqsClient = {
-    origin: o.sqs.origin,
-    region: o.sqs.region,
-    singleServer: o.sqs.singleServer,
-    destroy: () => o.sqs.destroy(),
-    call: (action, input, co) => watch.track('SQS', action, o.sqs.call(action, input, co), (co?.waitSeconds ?? 0) * 1000),
-  };
+  const watched = (c: SqsClient): SqsClient => ({
+    origin: c.origin,
+    region: c.region,
+    singleServer: c.singleServer,
+    destroy: () => c.destroy(),
+    call: (action, input, co) => watch.track('SQS', action, c.call(action, input, co), (co?.waitSeconds ?? 0) * 1000),
+  });
+  const sqs = watched(o.sqs);
+  const dlqSqs = o.dlqSqs && o.dlqSqs !== o.sqs ? watched(o.dlqSqs) : sqs;
   let finished = false;
   let lastSize = 0;
 
@@ -228,7 +232,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     : undefined;
 
   const rejects = createRejects({
-    sqs,
+    sqs: dlqSqs,
     dlqUrl: o.dlqUrl,
     ...(o.dlqMaxBytes !== undefined ? { dlqMaxBytes: o.dlqMaxBytes } : {}),
     ...(o.encodeDeadLetter ? { encode: o.encodeDeadLetter } : {}),

@@ -10,7 +10,7 @@ import { createQueue, queueDepth, sendMessages } from '../../src/source/queue.js
 import { sendBodies } from '../../src/source/send.js';
 import { lastJson, runCli, startCli } from '../helpers/cli.js';
 import { attributesOf, dumpAllTables, sdkClient, sdkReadAll, sdkSend } from '../helpers/dlq.js';
-import { depth, freshDatabase, freshQueues, query, sampleBodies, sqsClient, TEST_KEY, testKey } from '../helpers/services.js';
+import { depth, freshDatabase, freshQueues, motoSqsClient, query, sampleBodies, sqsClient, TEST_KEY, testKey } from '../helpers/services.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** Rejected messages that carry ip and device_id, raw: each would have reached the DLQ as it is before. */
@@ -271,6 +271,35 @@ describe('dlq list on a large DLQ', () => {
       expect(await queueDepth(sqs, dlqUrl)).toMatchObject({ visible: 10_000, inFlight: 0 });
     } finally {
       await sqs.destroy();
+    }
+  });
+});
+
+describe('a DLQ served elsewhere than the source queue', () => {
+  it('source on fauxqs, DLQ on moto_server: drain dead-letters there, doctor checks it there, redrive moves back to the source', async () => {
+    const sqs = sqsClient();
+    const moto = motoSqsClient();
+    try {
+      const db = await freshDatabase();
+      const { queueUrl } = await freshQueues(sqs);
+      const dlqUrl = await createQueue(moto, `elsewhere-${Date.now()}-dlq`);
+      expect(new URL(dlqUrl).origin).not.toBe(new URL(queueUrl).origin);
+      const env = { SQS_QUEUE_URL: queueUrl, SQS_DLQ_URL: dlqUrl, DATABASE_URL: db, PII_KEY: TEST_KEY };
+      expect((await runCli(['init-db'], env)).code).toBe(0);
+      await sendBodies(sqs, queueUrl, [...PII_REJECTS.slice(0, 2), JSON.stringify({ user_id: 'ok-1', device_type: 'ios', ip: '198.51.100.1', device_id: 'd-1', locale: 'US', app_version: '1.0' })]);
+      const r = await runCli(['drain', '--json'], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(lastJson(r.stdout)).toMatchObject({ written: 1, rejected: 2, deadLettered: 2, leftOnQueue: 0 });
+      expect(await depth(moto, dlqUrl)).toBe(2);
+      const doctor = await runCli(['doctor'], env);
+      expect(doctor.stdout).toMatch(/SQS dead-letter queue\s+pass\s+\S+: ~2 messages/);
+      const moved = await runCli(['redrive'], env);
+      expect(moved.code, moved.stderr).toBe(0);
+      expect(moved.stdout).toContain('moved 2 messages');
+      expect(await depth(sqs, queueUrl)).toBe(2);
+      expect(await depth(moto, dlqUrl)).toBe(0);
+    } finally {
+      await Promise.all([sqs.destroy(), moto.destroy()]);
     }
   });
 });

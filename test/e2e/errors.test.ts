@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { freshDatabase, freshQueues, sqsClient, TEST_KEY } from '../helpers/services.js';
@@ -25,6 +26,35 @@ describe('bad usage and configuration exit 2 with one clear line', () => {
     const flag = await runCli(['drain', '--jsn'], {});
     expect(flag.code).toBe(2);
     expect(flag.stderr.trim().split('\n')).toEqual(["login-etl: unknown option '--jsn' (did you mean --json?); run with --help for usage"]);
+  });
+
+  it('usage errors of arguments and counts read as one sentence', async () => {
+    const extra = await runCli(['drain', 'extra-arg'], {});
+    expect(extra.code).toBe(2);
+    expect(extra.stderr.trim().split('\n')).toEqual(["login-etl: too many arguments for 'drain'. Expected 0 arguments but got 1; run with --help for usage"]);
+    for (const bad of ['0', 'x', '-3', '1.5', '1001']) {
+      const r = await runCli(['report', '--limit', bad], {});
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([`login-etl: option '--limit <n>' argument '${bad}' is invalid. must be a whole number from 1 to 1,000; run with --help for usage`]);
+    }
+    const help = await runCli(['redrive', '--help'], {});
+    expect(help.stdout).toMatch(/--max <n>\s+move at most this many \(default: all\)/);
+  });
+
+  it('`run` on a metrics port in use names METRICS_PORT, before it touches PostgreSQL or SQS', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const r = await runCli(['run'], {
+        PII_KEY: TEST_KEY, METRICS_PORT: String(port),
+        DATABASE_URL: 'postgres://u:pw@127.0.0.1:1/db?sslmode=disable', SQS_QUEUE_URL: 'http://127.0.0.1:1/000000000000/q',
+      });
+      expect(r.code).toBe(2);
+      expect(oneLine(r.stderr)).toEqual([`login-etl: cannot serve /metrics on every address port ${port}: the port is in use; choose another with METRICS_PORT (--metrics-port), 0 for any free port`]);
+    } finally {
+      taken.close();
+    }
   });
 
   it('a wrong database password gives a short error without the password', async () => {

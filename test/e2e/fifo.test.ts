@@ -115,10 +115,10 @@ describe('FIFO queues from the command line (send, drain)', () => {
     const r = await runCli(['drain'], { SQS_QUEUE_URL: queueUrl, SQS_DLQ_URL: dlqUrl, DATABASE_URL: db, PII_KEY: TEST_KEY });
     expect(r.code).toBe(2);
     expect(oneLine(r.stderr)).toEqual([
-      `login-etl: SQS_DLQ_URL ${dlqUrl} is a standard queue but the source ${queueUrl} is a FIFO queue: a dead-letter queue must be of the same type as its source (as SQS's redrive policy requires); point SQS_DLQ_URL at a FIFO queue (its name ends in .fifo)`,
+      `login-etl: SQS_DLQ_URL (--dlq-url) ${dlqUrl} is a standard queue but the source ${queueUrl} is a FIFO queue: a dead-letter queue must be of the same type as its source (as SQS's redrive policy requires); point SQS_DLQ_URL at a FIFO queue (its name ends in .fifo)`,
     ]);
     const d = await runCli(['doctor'], { SQS_QUEUE_URL: queueUrl, SQS_DLQ_URL: dlqUrl, DATABASE_URL: db, PII_KEY: TEST_KEY });
     expect(d.stdout).toMatch(/SQS source queue\s+pass\s+\S+: FIFO, /);
-    expect(d.stdout).toMatch(/SQS dead-letter queue\s+FAIL\s+SQS_DLQ_URL \S+ is a standard queue but the source/);
+    expect(d.stdout).toMatch(/SQS dead-letter queue\s+FAIL\s+SQS_DLQ_URL \(--dlq-url\) \S+ is a standard queue but the source/);
   });
 });

@@ -82,7 +82,7 @@ export function demoCommand(program: Command): void {
             say('The dead-letter queue holds the malformed events encrypted; `login-etl dlq list` shows them with tokens:');
             say(formatTable(dead, LIST_COLUMNS.filter((c) => c !== 'time' && c !== 'body')));
           }
-          say('Demo finished; the embedded services are being removed. Next: `login-etl --help`, README.md.');
+          say('Demo finished; the embedded services are being removed. Next: `node bin/login-etl.js --help` (or `npx login-etl --help`), README.md.');
         } finally {
           await ctx.close();
           await sqs.destroy();

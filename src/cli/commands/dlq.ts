@@ -12,7 +12,7 @@ import { parseFieldMap } from '../../transform/mapping.js';
 import { REJECT_REASONS } from '../../transform/validate.js';
 import { createContext, preflightQueue, type AppContext } from '../context.js';
 import { escapeControl, safeJson } from '../escape.js';
-import { addSettingOptions, configFrom, DLQ_KEYS, SOURCE_KEYS } from '../options.js';
+import { addSettingOptions, configFrom, DLQ_KEYS, positiveInt, SOURCE_KEYS } from '../options.js';
 import { formatTable } from '../output.js';
 import { handleStopSignals, signalExitCode, type StopSignal } from '../signals.js';
 
@@ -21,14 +21,6 @@ export const MAX_LIST = 100_000;
 /** Characters of a masked body a listing prints (the whole body: `dlq show`). */
 const PREVIEW_TEXT = 72;
 const PREVIEW_JSON = 1000;
-
-export const positiveInt = (max: number) => (v: string): number => {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > max) {
-    throw new InvalidArgumentError(max >= Number.MAX_SAFE_INTEGER ? 'must be a whole number, 1 or more' : `must be a whole number from 1 to ${max.toLocaleString('en-US')}`);
-  }
-  return n;
-};
 
 export const reasonOption = (v: string): string => {
   if (!(REJECT_REASONS as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be a reject reason: ${REJECT_REASONS.join(', ')}`);

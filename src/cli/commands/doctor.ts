@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ConfigError } from '../../config/errors.js';
 import { LoginEtlError } from '../../errors.js';
 import { openKeyring, type KeyringReport } from '../../masking/keyring.js';
 import { createMasker } from '../../masking/masker.js';
@@ -69,11 +70,11 @@ async function runChecks(ctx: AppContext): Promise<Check[]> {
     const dlq = c.dlqUrl;
     const bodies = c.dlqBody === 'raw' ? 'bodies raw (DLQ_BODY=raw: readable ip and device_id)' : 'bodies encrypted (`login-etl dlq list` reads them)';
     await attempt('SQS dead-letter queue', async () => {
-      const d = await queueInfo(ctx.sqs(), dlq);
+      const d = await queueInfo(ctx.dlqSqs(), dlq);
       // A FIFO source needs a FIFO DLQ and the reverse: the same one line as at start-up.
       if (source) checkQueueTypes({ source, dlq: d }, c.queueUrl, dlq);
       return `${dlq}: ${d.fifo ? 'FIFO, ' : ''}~${d.visible} messages, takes up to ${d.maxMessageBytes} bytes each; ${bodies}`;
-    }, (e) => (e instanceof LoginEtlError ? e.message : describeSqsError(e, dlq)));
+    }, (e) => (e instanceof ConfigError ? e.message : describeSqsError(e, dlq)));
   } else {
     checks.push({ check: 'SQS dead-letter queue', result: 'skip', detail: 'SQS_DLQ_URL not set: rejects stay on the source queue' });
   }

@@ -1,12 +1,12 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ConfigError } from '../../config/errors.js';
 import { createDeadLetterDecoder } from '../../dlq/codec.js';
 import { redrive } from '../../dlq/redrive.js';
 import { LoginEtlError } from '../../errors.js';
 import { createContext, preflightQueue } from '../context.js';
-import { addSettingOptions, configFrom, DLQ_KEYS, SOURCE_KEYS } from '../options.js';
+import { addSettingOptions, configFrom, DLQ_KEYS, positiveInt, SOURCE_KEYS } from '../options.js';
 import { handleStopSignals, signalExitCode, type StopSignal } from '../signals.js';
-import { positiveInt, reasonOption } from './dlq.js';
+import { reasonOption } from './dlq.js';
 
 export function redriveCommand(program: Command): void {
   const cmd = program
@@ -14,7 +14,7 @@ export function redriveCommand(program: Command): void {
     .description(
       'Move dead-lettered messages back to the source queue (after fixing what rejected them): encrypted bodies are decrypted first, FIFO group ids kept. What cannot be decrypted stays in the DLQ, and the command exits 1.',
     )
-    .option('--max <n>', 'move at most this many', positiveInt(Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER)
+    .addOption(new Option('--max <n>', 'move at most this many').argParser(positiveInt()).default(Number.MAX_SAFE_INTEGER, 'all'))
     .option('--reason <reason>', 'move only dead letters with this reject reason', reasonOption);
   addSettingOptions(cmd, [...SOURCE_KEYS, ...DLQ_KEYS.filter((k) => k !== 'fieldMap' && k !== 'piiMaskMode')]);
   cmd.action(async (opts: { max: number; reason?: string }) => {
@@ -35,9 +35,9 @@ export function redriveCommand(program: Command): void {
         throw err;
       });
       const decode = createDeadLetterDecoder(keyring);
-      await preflightQueue(ctx, dlqUrl);
+      await preflightQueue(ctx, dlqUrl, ctx.dlqSqs());
       await preflightQueue(ctx);
-      const r = await redrive({ sqs: ctx.sqs(), dlqUrl, queueUrl, max: opts.max, reason: opts.reason, decode, log: ctx.log, signal: stop.signal });
+      const r = await redrive({ sqs: ctx.sqs(), dlqSqs: ctx.dlqSqs(), dlqUrl, queueUrl, max: opts.max, reason: opts.reason, decode, log: ctx.log, signal: stop.signal });
       process.stdout.write(`moved ${r.moved} messages from ${dlqUrl} to ${queueUrl}${stoppedBy ? ` (interrupted by ${stoppedBy})` : ''}\n`);
       const left = Object.entries(r.skipped);
       if (stoppedBy) {

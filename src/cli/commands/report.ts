@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type pg from 'pg';
 import { pgFailureToError } from '../../sink/errors.js';
 import { createContext } from '../context.js';
-import { addSettingOptions, configFrom, SINK_KEYS } from '../options.js';
+import { addSettingOptions, configFrom, positiveInt, SINK_KEYS } from '../options.js';
 import { safeJson } from '../escape.js';
 import { formatTable } from '../output.js';
 
@@ -50,7 +50,7 @@ export function reportCommand(program: Command): void {
   const cmd = program
     .command('report')
     .description('Print totals by device type and locale, and the groups of repeated masked ips and devices.')
-    .option('--limit <n>', 'rows per table', (v) => Math.max(1, Number.parseInt(v, 10) || 20), 20)
+    .option('--limit <n>', 'rows per table (up to 1,000)', positiveInt(1000), 20)
     .option('--json', 'print the report as JSON');
   addSettingOptions(cmd, [...SINK_KEYS, 'logLevel']);
   cmd.action(async (opts: { limit: number; json?: boolean }) => {

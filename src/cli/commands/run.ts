@@ -14,6 +14,16 @@ import { consume } from '../consume.js';
 import { createContext } from '../context.js';
 import { addSettingOptions, configFrom, PIPELINE_KEYS } from '../options.js';
 
+/** A port in use or not allowed, an address not on this host: a setting to change, in one line. */
+function listenError(err: unknown, port: number, host: string | undefined): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const where = `${host ?? 'every address'} port ${port}`;
+  if (code === 'EADDRINUSE') return new ConfigError(`cannot serve /metrics on ${where}: the port is in use; choose another with METRICS_PORT (--metrics-port), 0 for any free port`, 'METRICS_PORT', { cause: err });
+  if (code === 'EACCES') return new ConfigError(`cannot serve /metrics on ${where}: permission denied (ports below 1024 need privileges); choose another with METRICS_PORT (--metrics-port)`, 'METRICS_PORT', { cause: err });
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new ConfigError(`cannot serve /metrics on ${where}: METRICS_HOST is not an address of this host`, 'METRICS_HOST', { cause: err });
+  return err;
+}
+
 export function runCommand(program: Command): void {
   const cmd = program
     .command('run')
@@ -59,6 +69,8 @@ export function runCommand(program: Command): void {
         if (blocked) return { ok: false, reason: describeWaiting(blocked) };
         return dependenciesReady();
       },
+    }).catch((err: unknown) => {
+      throw listenError(err, c.metricsPort, c.metricsHost);
     });
     log.info({ port: http.port }, 'serving /healthz, /readyz and /metrics');
     if (Number(process.versions.node.split('.')[0]) < 22) {

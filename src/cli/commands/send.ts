@@ -7,13 +7,7 @@ import type { OutgoingMessage } from '../../source/queue.js';
 import { MessageTooLargeError, sendAll } from '../../source/send.js';
 import { flatten, isPlainObject } from '../../transform/flatten.js';
 import { createContext, preflightQueueInfo } from '../context.js';
-import { addSettingOptions, configFrom } from '../options.js';
-
-const positiveInt = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
-  return n;
-};
+import { addSettingOptions, configFrom, positiveInt } from '../options.js';
 
 /**
  * Message bodies from a file, which is one of:
@@ -112,8 +106,8 @@ export function sendCommand(program: Command): void {
     .command('send')
     .description('Publish events to the queue: from a file (JSON array, one JSON event, or NDJSON), or N generated ones shaped like the sample.')
     .option('-f, --file <path>', 'events from a file: a JSON array, one JSON event (pretty-printed is fine), or NDJSON (one per line)')
-    .option('-n, --generate <count>', 'generate this many events (repeated ips/devices, ~2% malformed)', positiveInt)
-    .option('--seed <n>', 'seed for --generate', positiveInt, 1)
+    .option('-n, --generate <count>', 'generate this many events (repeated ips/devices, ~2% malformed)', positiveInt())
+    .option('--seed <n>', 'seed for --generate', positiveInt(), 1)
     .option('--malformed-ratio <r>', 'share of malformed generated messages', (v) => {
       const n = Number(v);
       if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('must be between 0 and 1');
