@@ -128,6 +128,8 @@ export interface PgTarget {
   database: string;
   /** What chose TLS for this connection (`sslmode=require in DATABASE_URL`, `no sslmode, host not loopback`), for messages. */
   tlsReason?: string | undefined;
+  /** The CA file the server's certificate was checked against (sslrootcert), for messages. */
+  caFile?: string | undefined;
 }
 export const targetText = (t: PgTarget): string => `${t.user}@${t.host}:${t.port}/${t.database}`;
 
@@ -157,7 +159,9 @@ export function describePgError(err: unknown, target: PgTarget): string {
       if (isCertError(err)) {
         return code === 'ERR_TLS_CERT_ALTNAME_INVALID'
           ? `the TLS certificate of PostgreSQL at ${where} does not name "${target.host}" (${code}); connect by a host name the certificate lists, or fix the certificate (docs/operations.md, TLS)`
-          : `the TLS certificate of PostgreSQL at ${where} could not be verified (${code}); set sslrootcert (in DATABASE_URL, or PGSSLROOTCERT) to the CA certificate that signed it (docs/operations.md, TLS)`;
+          : target.caFile
+            ? `the TLS certificate of PostgreSQL at ${where} could not be verified (${code}): it does not chain to the CA in sslrootcert ${target.caFile}; point sslrootcert at the CA certificate that signed the server's certificate (docs/operations.md, TLS)`
+            : `the TLS certificate of PostgreSQL at ${where} could not be verified (${code}); set sslrootcert (in DATABASE_URL, or PGSSLROOTCERT) to the CA certificate that signed it (docs/operations.md, TLS)`;
       }
       if (isTlsRefused(err)) {
         return `PostgreSQL at ${where} does not accept TLS, which this connection uses (${target.tlsReason ?? 'verified TLS for any host that is not loopback'}); enable ssl on the server, or add sslmode=disable to DATABASE_URL on a network you trust`;

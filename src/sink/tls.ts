@@ -43,6 +43,7 @@ export interface TlsInput {
 }
 
 export const ALLOW_UNVERIFIED_SETTING = 'DATABASE_ALLOW_UNVERIFIED_TLS';
+const ALLOW_UNVERIFIED_SHOWN = `${ALLOW_UNVERIFIED_SETTING} (--allow-unverified-tls)`;
 const SSLMODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
 
 const LOOPBACK = new BlockList();
@@ -139,7 +140,7 @@ export function decideTls(i: TlsInput): TlsPolicy {
   }
   if (mode === 'unverified' && !i.allowUnverified) {
     throw new ConfigError(
-      `${reason} turns off the check of the server's TLS certificate, so anyone on the network path can pose as the database; use sslmode=verify-full with sslrootcert=/path/to/ca.crt, or set ${ALLOW_UNVERIFIED_SETTING}=true to accept that`,
+      `${reason} turns off the check of the server's TLS certificate, so anyone on the network path can pose as the database; use sslmode=verify-full with sslrootcert=/path/to/ca.crt, or set ${ALLOW_UNVERIFIED_SETTING}=true (or --allow-unverified-tls) to accept that`,
       ALLOW_UNVERIFIED_SETTING, { code: 'ETL_ERR_PG_TLS' },
     );
   }
@@ -157,7 +158,7 @@ export function decideTls(i: TlsInput): TlsPolicy {
   if (ssl.key !== undefined) Object.defineProperty(ssl, 'key', { enumerable: false });
   return {
     mode, reason, local, ssl,
-    ...(mode === 'unverified' ? { warning: `TLS to ${where} is not verified (${reason}, allowed by ${ALLOW_UNVERIFIED_SETTING}): anyone on the network path can pose as the database` } : {}),
+    ...(mode === 'unverified' ? { warning: `TLS to ${where} is not verified (${reason}, allowed by ${ALLOW_UNVERIFIED_SHOWN}): anyone on the network path can pose as the database` } : {}),
   };
 }
 

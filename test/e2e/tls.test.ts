@@ -142,7 +142,8 @@ describe('TLS to PostgreSQL, against a server with ssl=on', () => {
     expect(oneLine(mismatch.stderr)).toEqual([expect.stringContaining('does not name "127.0.0.1" (ERR_TLS_CERT_ALTNAME_INVALID)')]);
     const other = await runCli(['init-db'], { DATABASE_URL: s.url('localhost', { sslmode: 'verify-full', sslrootcert: s.otherCa }) });
     expect(other.code).toBe(2);
-    expect(oneLine(other.stderr)).toEqual([expect.stringContaining('could not be verified')]);
+    expect(oneLine(other.stderr)).toEqual([expect.stringContaining(`could not be verified`)]);
+    expect(other.stderr).toContain(`it does not chain to the CA in sslrootcert ${s.otherCa}; point sslrootcert at the CA certificate that signed the server's certificate`);
   });
 
   it('sslrootcert naming a missing file is one line naming the parameter, exit 2', async () => {
@@ -169,7 +170,7 @@ describe('TLS to PostgreSQL, against a server with ssl=on', () => {
     const refused = await runCli(['init-db'], { DATABASE_URL: url });
     expect(refused.code).toBe(2);
     expect(oneLine(refused.stderr)).toEqual([
-      'login-etl: uselibpqcompat=true&sslmode=require in DATABASE_URL turns off the check of the server\'s TLS certificate, so anyone on the network path can pose as the database; use sslmode=verify-full with sslrootcert=/path/to/ca.crt, or set DATABASE_ALLOW_UNVERIFIED_TLS=true to accept that',
+      'login-etl: uselibpqcompat=true&sslmode=require in DATABASE_URL turns off the check of the server\'s TLS certificate, so anyone on the network path can pose as the database; use sslmode=verify-full with sslrootcert=/path/to/ca.crt, or set DATABASE_ALLOW_UNVERIFIED_TLS=true (or --allow-unverified-tls) to accept that',
     ]);
     const doctorRefused = await runCli(['doctor'], { DATABASE_URL: url, PII_KEY: TEST_KEY, SQS_QUEUE_URL: queueUrl });
     expect(doctorRefused.code).toBe(1);
@@ -177,7 +178,7 @@ describe('TLS to PostgreSQL, against a server with ssl=on', () => {
 
     const allowed = await runCli(['init-db', '--allow-unverified-tls'], { DATABASE_URL: url, LOG_LEVEL: 'warn' });
     expect(allowed.code, allowed.stderr).toBe(0);
-    expect(allowed.stderr).toContain('is not verified (uselibpqcompat=true&sslmode=require in DATABASE_URL, allowed by DATABASE_ALLOW_UNVERIFIED_TLS)');
+    expect(allowed.stderr).toContain('is not verified (uselibpqcompat=true&sslmode=require in DATABASE_URL, allowed by DATABASE_ALLOW_UNVERIFIED_TLS (--allow-unverified-tls))');
     const doctor = await runCli(['doctor'], { DATABASE_URL: url, DATABASE_ALLOW_UNVERIFIED_TLS: 'true', PII_KEY: TEST_KEY, SQS_QUEUE_URL: queueUrl });
     expect(doctor.code).toBe(1);
     expect(doctor.stdout).toMatch(/PostgreSQL connection\s+pass/);

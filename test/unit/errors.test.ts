@@ -67,6 +67,7 @@ describe('Postgres failures in logs and metrics', () => {
     const e = pgFailureToError(cert, target);
     expect(e).toBeInstanceOf(ConfigError);
     expect(e.message).toBe('the TLS certificate of PostgreSQL at etl@db:5432/logins could not be verified (SELF_SIGNED_CERT_IN_CHAIN); set sslrootcert (in DATABASE_URL, or PGSSLROOTCERT) to the CA certificate that signed it (docs/operations.md, TLS)');
+    expect(pgFailureToError(cert, { ...target, caFile: '/etc/ca/other.crt' }).message).toBe('the TLS certificate of PostgreSQL at etl@db:5432/logins could not be verified (SELF_SIGNED_CERT_IN_CHAIN): it does not chain to the CA in sslrootcert /etc/ca/other.crt; point sslrootcert at the CA certificate that signed the server\'s certificate (docs/operations.md, TLS)');
     expect(pgFailureToError(new Error('The server does not support SSL connections'), target).message).toContain('add sslmode=disable to DATABASE_URL');
     const own = new ConfigError('no password', 'DATABASE_URL');
     expect(classifyPgError(own)).toBe('config');
