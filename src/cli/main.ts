@@ -42,7 +42,7 @@ export async function buildProgram(only?: string): Promise<Command> {
 export function usageLine(text: string): string {
   const parts = text.trim().split('\n').map((l) => l.trim()).filter(Boolean);
   const [first = '', ...rest] = parts;
-  const said = [first.replace(/^error:\s*/, ''), ...rest.map((r) => r.replace(/^\((.*)\)$/, '($1)').replace(/^\(Did/, '(did'))].join(' ');
+  const said = [first.replace(/^error:\s*/, ''), ...rest.map((r) => r.replace(/^\(Did/, '(did'))].join(' ');
   return `login-etl: ${said.replace(/\.+$/, '')}; run with --help for usage`;
 }
 

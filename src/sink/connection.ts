@@ -145,7 +145,7 @@ export function resolveConnection(s: ConnectionSettings, env: Env = process.env,
   const tls = decideTls({ host, params: tlsParams, sources, allowUnverified: s.allowUnverifiedTls === true });
   if (tls.warning) warnings.push(tls.warning);
   if (tls.mode !== 'off') target.tlsReason = tls.reason;
-  if (tls.mode !== 'off' && tls.mode !== 'unverified' && tlsParams.sslrootcert && tlsParams.sslrootcert !== 'system') target.caFile = tlsParams.sslrootcert;
+  if (tls.caFile) target.caFile = tls.caFile;
   if (tls.mode === 'off' && (rest as { sslnegotiation?: string }).sslnegotiation === 'direct') {
     throw new ConfigError(`${setting}: sslnegotiation=direct needs TLS; remove it or the setting that turns TLS off`, setting, { code: 'ETL_ERR_PG_TLS' });
   }

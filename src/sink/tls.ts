@@ -32,6 +32,8 @@ export interface TlsPolicy {
   ssl: false | ConnectionOptions;
   /** One line to log at start-up, when the choice deserves one. */
   warning?: string;
+  /** The sslrootcert file the server's certificate is checked against, if one is. */
+  caFile?: string;
 }
 
 export interface TlsInput {
@@ -158,6 +160,7 @@ export function decideTls(i: TlsInput): TlsPolicy {
   if (ssl.key !== undefined) Object.defineProperty(ssl, 'key', { enumerable: false });
   return {
     mode, reason, local, ssl,
+    ...(ssl.ca !== undefined && sslrootcert ? { caFile: sslrootcert } : {}),
     ...(mode === 'unverified' ? { warning: `TLS to ${where} is not verified (${reason}, allowed by ${ALLOW_UNVERIFIED_SHOWN}): anyone on the network path can pose as the database` } : {}),
   };
 }
