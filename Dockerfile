@@ -10,6 +10,7 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 RUN npm ci --ignore-scripts
 COPY src ./src
+COPY scripts/bundle.mjs ./scripts/
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime

@@ -3,11 +3,13 @@ import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 
 // A checkout installed without dev dependencies (`npm ci --omit=dev` on a fresh clone) has no compiler and so no dist/.
-if (!existsSync(new URL('../dist/cli/main.js', import.meta.url))) {
+// The CLI runs from dist/bundle/ (scripts/bundle.mjs): one module graph, so the signal handlers installed here
+// are the ones the commands see.
+if (!existsSync(new URL('../dist/bundle/main.js', import.meta.url))) {
   process.stderr.write('login-etl: dist/ is not built; run `npm ci` (with dev dependencies) in the checkout, or install the release tarball (README, "Running in production")\n');
   process.exit(2);
 }
-const { installSignalHandlers } = await import('../dist/cli/signals.js');
+const { installSignalHandlers } = await import('../dist/bundle/signals.js');
 
 // First of all: from here on a SIGINT/SIGTERM is recorded and handled by the command (a graceful stop, or
 // an exit with 130/143), never the default action that kills the process mid-start-up.
@@ -30,5 +32,5 @@ if (!process.execArgv.some((a) => /heap[-_]growing[-_]percent/.test(a))) {
 if (!process.execArgv.some((a) => /wasm[-_]tiering[-_]budget/.test(a))) {
   setFlagsFromString('--wasm-tiering-budget=50000000');
 }
-const { main } = await import('../dist/cli/main.js');
+const { main } = await import('../dist/bundle/main.js');
 process.exit(await main(process.argv));

