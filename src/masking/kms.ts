@@ -36,7 +36,7 @@ const HINT: Record<string, string> = {
   CredentialsProviderError: 'no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run with an IAM role (EKS IRSA / Pod Identity, ECS task role, instance profile)',
 };
 
-interface AwsLikeError { name?: string; code?: string; message?: string; cause?: { code?: string } }
+interface AwsLikeError { name?: string; code?: string; message?: string; cause?: { code?: string }; $metadata?: { httpStatusCode?: number } }
 
 /** One line for a KMS failure: the AWS error name, its message, and what to do. Never key material. */
 export function describeKmsError(err: unknown): string {
@@ -44,6 +44,11 @@ export function describeKmsError(err: unknown): string {
   const net = e.code ?? e.cause?.code;
   if (net === 'ECONNREFUSED' || net === 'ENOTFOUND' || net === 'ETIMEDOUT' || e.name === 'TimeoutError') {
     return `cannot reach KMS (${net ?? e.name}); check AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL and the network`;
+  }
+  const status = e.$metadata?.httpStatusCode;
+  // The SDK's names for an answer it could not read as KMS's (a body that is not JSON, an error without a type).
+  if ((e.name === 'Unknown' || e.name === 'UnknownError' || e.name === 'SyntaxError') && status !== undefined) {
+    return `the endpoint answered HTTP ${status}, not as KMS does: is AWS_ENDPOINT_URL_KMS (or AWS_ENDPOINT_URL) a KMS endpoint?`;
   }
   const name = e.name ?? 'Error';
   const msg = (e.message ?? '').split('\n')[0]?.trim();

@@ -156,6 +156,7 @@ export function resolveConnection(s: ConnectionSettings, env: Env = process.env,
   }
   const passFile = pgpassFile(env);
   if (!given && passFile.explicit) usablePgpass(passFile); // an explicit PGPASSFILE that cannot work fails at start-up
+  target.passwordFrom = parsed.password ? setting : given ? 'PGPASSWORD' : `the password file ${passFile.path}${passFile.explicit ? ' (PGPASSFILE)' : ''}`;
   const password: pg.ClientConfig['password'] = given
     ? given
     : async () => {

@@ -130,6 +130,8 @@ export interface PgTarget {
   tlsReason?: string | undefined;
   /** The CA file the server's certificate was checked against (sslrootcert), for messages. */
   caFile?: string | undefined;
+  /** Where the password comes from (`DATABASE_URL`, `PGPASSWORD`, `the password file ~/.pgpass`), for messages. */
+  passwordFrom?: string | undefined;
 }
 export const targetText = (t: PgTarget): string => `${t.user}@${t.host}:${t.port}/${t.database}`;
 
@@ -140,7 +142,7 @@ export function describePgError(err: unknown, target: PgTarget): string {
   const where = targetText(target);
   switch (state) {
     case '28P01':
-      return `PostgreSQL rejected the password for user "${target.user}" at ${where}; check DATABASE_URL or PGPASSWORD`;
+      return `PostgreSQL rejected the password for user "${target.user}" at ${where}; check ${target.passwordFrom ?? 'DATABASE_URL or PGPASSWORD'}`;
     case '28000':
       return `PostgreSQL refused user "${target.user}" at ${where} (no such role, no pg_hba.conf entry, or a TLS requirement of the server)`;
     case '3D000':

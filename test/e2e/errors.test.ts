@@ -64,7 +64,7 @@ describe('bad usage and configuration exit 2 with one clear line', () => {
     const r = await runCli(['drain'], { PII_KEY: TEST_KEY, DATABASE_URL: good.toString(), SQS_QUEUE_URL: queueUrl });
     expect(r.code).toBe(2);
     expect(r.stderr).not.toContain('definitely-wrong-pw');
-    expect(oneLine(r.stderr)).toEqual([`login-etl: PostgreSQL rejected the password for user "postgres" at postgres@127.0.0.1:${good.port}${good.pathname}; check DATABASE_URL or PGPASSWORD`]);
+    expect(oneLine(r.stderr)).toEqual([`login-etl: PostgreSQL rejected the password for user "postgres" at postgres@127.0.0.1:${good.port}${good.pathname}; check DATABASE_URL`]);
   });
 
   it('a missing table says to run init-db', async () => {

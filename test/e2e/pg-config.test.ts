@@ -95,6 +95,13 @@ describe('PostgreSQL settings: one line for each fixable fault, and passwords ke
     expect(oneLine(none.stderr)).toEqual([
       `login-etl: PostgreSQL at ${role.user}@${role.host}:${role.port}/${role.database} asks for a password and none is configured: put it in DATABASE_URL (percent-encoded) or DATABASE_URL_FILE, set PGPASSWORD, or add a line host:port:database:user:password to ${pass} (PGPASSFILE) with mode 600`,
     ]);
+
+    writeFileSync(pass, `${role.host}:${role.port}:${role.database}:${role.user}:not-the-password\n`);
+    const wrong = await runCli(['report'], { DATABASE_URL: url, PGPASSFILE: pass });
+    expect(wrong.code).toBe(2);
+    expect(oneLine(wrong.stderr)).toEqual([
+      `login-etl: PostgreSQL rejected the password for user "${role.user}" at ${role.user}@${role.host}:${role.port}/${role.database}; check the password file ${pass} (PGPASSFILE)`,
+    ]);
   });
 });
 

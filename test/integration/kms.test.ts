@@ -90,6 +90,30 @@ describe('KMS-wrapped keyrings (envelope encryption) against moto_server', () =>
     expect((err as Error).message).toMatch(/kms:Decrypt with alias\/does-not-exist failed: NotFoundException/);
   });
 
+  it('an endpoint that is not KMS (an SQS emulator, a proxy) is named as such, in one line', async () => {
+    const { createServer } = await import('node:http');
+    const { createKmsClient } = await import('../../src/masking/kms.js');
+    // An error body without a KMS type (as an SQS emulator answers), and a page that is not JSON at all.
+    for (const [status, type, body] of [[400, 'application/json', '{"message":"unknown operation"}'], [404, 'text/html', '<html>not found</html>']] as const) {
+      const server = createServer((_req, res) => res.writeHead(status, { 'content-type': type }).end(body));
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const saved = process.env.AWS_ENDPOINT_URL_KMS;
+      process.env.AWS_ENDPOINT_URL_KMS = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      try {
+        const notKms = await createKmsClient('us-east-1', process.env);
+        const err = await loadKeyring({ piiKeyring: ring(entries) }, { kms: notKms }).catch((e: unknown) => e);
+        notKms.destroy();
+        expect(err).toBeInstanceOf(LoginEtlError);
+        expect((err as Error).message).toMatch(new RegExp(`kms:Decrypt with .* failed: the endpoint answered HTTP ${status}, not as KMS does: is AWS_ENDPOINT_URL_KMS \\(or AWS_ENDPOINT_URL\\) a KMS endpoint\\? \\(`));
+        expect((err as Error).message.split('\n')).toHaveLength(1);
+      } finally {
+        if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_KMS;
+        else process.env.AWS_ENDPOINT_URL_KMS = saved;
+        server.close();
+      }
+    }
+  });
+
   it('an unreachable KMS is a runtime failure (exit 1), in one line', async () => {
     const { createKmsClient } = await import('../../src/masking/kms.js');
     const saved = process.env.AWS_ENDPOINT_URL_KMS;
