@@ -66,13 +66,20 @@ export function createAesSiv(key: Uint8Array): AesSiv {
   macKey.fill(0);
   ctrKey.fill(0);
 
-  /** CBC-MAC with a zero IV of `m` (whole blocks, already tweaked); consumes `m`. */
+  // Scratch space, reused so a call allocates only what OpenSSL returns and the result: `work` holds T of S2V
+  // (derived from the plaintext: wiped after each use), `counters` the CTR counter blocks.
+  let work: Buffer = Buffer.alloc(0);
+  let counters: Buffer = Buffer.alloc(0);
+  const q = Buffer.alloc(BLOCK);
+  const room = (b: Buffer, n: number): Buffer => (b.length >= n ? b : Buffer.alloc(Math.max(n, 2 * b.length)));
+
+  /** CBC-MAC with a zero IV of `m` (whole blocks, already tweaked); consumes `m`. The result is not to be written to. */
   function cbcMac(m: Buffer): Buffer {
     xorInto(m, 0, chain);
     const out = cbc.update(m);
     if (out.length !== m.length) throw new Error('AES-CBC returned a partial block');
     chain = out.subarray(out.length - BLOCK);
-    return Buffer.from(chain);
+    return chain;
   }
 
   /** AES-CMAC (RFC 4493) of any message. */
@@ -95,39 +102,46 @@ export function createAesSiv(key: Uint8Array): AesSiv {
 
   /** V = S2V(K1, ad…, plaintext), given D after the associated data and the precomputed tweaks. */
   function finish(d: Buffer, dk1: Buffer, dblDk1: Buffer, p: Uint8Array): Buffer {
-    if (p.length >= BLOCK) {
-      // T = P xorend D; CMAC of T. For whole blocks the CMAC tweak K1 lands on the same last block: D ^ K1.
-      if (p.length % BLOCK === 0) {
-        const t = Buffer.from(p);
-        xorInto(t, t.length - BLOCK, dk1);
-        return cbcMac(t);
-      }
+    // T: P xorend D when P has a block or more (CMAC-ed; for whole blocks the CMAC tweak K1 lands on the same
+    // last block: D ^ K1), else dbl(D) xor pad(P), one whole block tweaked with K1.
+    if (p.length >= BLOCK && p.length % BLOCK !== 0) {
       const t = Buffer.from(p);
       xorInto(t, t.length - BLOCK, d);
-      return cmac(t);
+      const v = cmac(t);
+      t.fill(0);
+      return v;
     }
-    // T = dbl(D) xor pad(P), one whole block, tweaked with K1.
-    const t = Buffer.alloc(BLOCK);
+    const n = Math.max(p.length, BLOCK);
+    work = room(work, n);
+    const t = work.subarray(0, n);
     t.set(p);
-    t[p.length] = 0x80;
-    xorInto(t, 0, dblDk1);
-    return cbcMac(t);
+    if (p.length < BLOCK) {
+      t.fill(0, p.length);
+      t[p.length] = 0x80;
+      xorInto(t, 0, dblDk1);
+    } else {
+      xorInto(t, n - BLOCK, dk1);
+    }
+    try {
+      return cbcMac(t);
+    } finally {
+      t.fill(0);
+    }
   }
 
-  /** CTR with the counter Q = V with bits 63 and 31 cleared, incremented as a 128-bit big-endian number. */
-  function ctr(v: Uint8Array, data: Uint8Array): Buffer {
+  /** CTR with the counter Q = V with bits 63 and 31 cleared, incremented as a 128-bit big-endian number: `data` XOR the keystream, into `out` at `at`. */
+  function ctr(v: Uint8Array, data: Uint8Array, out: Uint8Array, at: number): void {
     const n = Math.ceil(data.length / BLOCK);
-    const counters = Buffer.alloc(n * BLOCK);
-    const q = Buffer.from(v.subarray(0, BLOCK));
+    counters = room(counters, n * BLOCK);
+    q.set(v.subarray(0, BLOCK));
     q[8]! &= 0x7f;
     q[12]! &= 0x7f;
     for (let b = 0; b < n; b++) {
       q.copy(counters, b * BLOCK);
       for (let i = BLOCK - 1; i >= 0 && ++q[i]! === 256; i--) q[i] = 0;
     }
-    const out = ecb.update(counters).subarray(0, data.length);
-    xorInto(out, 0, data);
-    return out;
+    const keystream = ecb.update(counters.subarray(0, n * BLOCK));
+    for (let i = 0; i < data.length; i++) out[at + i] = keystream[i]! ^ data[i]!;
   }
 
   function bound(d: Buffer): BoundSiv {
@@ -136,12 +150,16 @@ export function createAesSiv(key: Uint8Array): AesSiv {
     return {
       encrypt(p) {
         const v = finish(d, dk1, dblDk1, p);
-        return Buffer.concat([v, ctr(v, p)]);
+        const out = Buffer.allocUnsafe(BLOCK + p.length);
+        v.copy(out, 0);
+        ctr(v, p, out, BLOCK);
+        return out;
       },
       decrypt(c) {
         if (c.length < BLOCK) return undefined;
         const v = c.subarray(0, BLOCK);
-        const p = ctr(v, c.subarray(BLOCK));
+        const p = Buffer.alloc(c.length - BLOCK);
+        ctr(v, c.subarray(BLOCK), p, 0);
         if (timingSafeEqual(finish(d, dk1, dblDk1, p), v)) return p;
         p.fill(0);
         return undefined;
