@@ -27,8 +27,8 @@ function configError(fn: () => unknown): ConfigError {
 
 describe('database URLs', () => {
   it('defaults the port to 5432 (never host:0) and the database to the user', () => {
-    expect(resolve('postgres://etl:pw@db.example.com/logins?sslmode=disable').target).toEqual({ user: 'etl', host: 'db.example.com', port: 5432, database: 'logins' });
-    expect(resolve('postgres://etl:pw@127.0.0.1').target).toEqual({ user: 'etl', host: '127.0.0.1', port: 5432, database: 'etl' });
+    expect(resolve('postgres://etl:pw@db.example.com/logins?sslmode=disable').target).toEqual({ user: 'etl', host: 'db.example.com', port: 5432, database: 'logins', passwordFrom: 'DATABASE_URL' });
+    expect(resolve('postgres://etl:pw@127.0.0.1').target).toEqual({ user: 'etl', host: '127.0.0.1', port: 5432, database: 'etl', passwordFrom: 'DATABASE_URL' });
     expect(resolve('postgres://etl@127.0.0.1', { PGPORT: '6543' }).target.port).toBe(6543);
   });
 
