@@ -292,10 +292,17 @@ function report(cells: Cells, naive: { rate: number } | undefined, fc: FixedCost
   out.push(
     `targets (issue 9; TTY: issue 10 §4)\n${markdownTable(
       ['target', 'measured', 'required', 'met', 'where'],
-      targets.map((t) => [t.label, `${fmt(t.value, t.unit === '×' || t.unit === 's' ? 2 : 0)} ${t.unit}`, `${t.op === '>=' ? '≥' : '≤'} ${t.limit} ${t.unit}`, t.met === undefined ? 'not measured' : t.met ? 'yes' : 'NO', t.where]),
+      targets.map((t) => [t.label, `${fmt(t.value, t.unit === '×' || t.unit === 's' ? 2 : t.unit === 'µs' ? 1 : 0)} ${t.unit}`, `${t.op === '>=' ? '≥' : '≤'} ${t.limit} ${t.unit}`, t.met === undefined ? 'not measured' : t.met ? 'yes' : 'NO', t.where]),
       'lrrll',
     )}`,
   );
+  const top = cells.get(Math.max(...cells.keys()));
+  const hmacToSdk = ratio(top?.hmac?.cpuUsPerMsg, top?.sdk?.cpuUsPerMsg);
+  if (Number.isFinite(hmacToSdk)) {
+    out.push(
+      `CPU per message against the SDK poller (a') of this run, which moves with the machine's speed as the drain does: hmac ${fmt(hmacToSdk, 2)} ×, siv ${fmt(ratio(top?.siv?.cpuUsPerMsg, top?.sdk?.cpuUsPerMsg), 2)} × (issue 9 began at 1.08 ×; a third of that is 0.36 ×)`,
+    );
+  }
   return { text: out.join('\n\n'), targets };
 }
 
