@@ -102,25 +102,24 @@ export function createAesSiv(key: Uint8Array): AesSiv {
 
   /** V = S2V(K1, ad…, plaintext), given D after the associated data and the precomputed tweaks. */
   function finish(d: Buffer, dk1: Buffer, dblDk1: Buffer, p: Uint8Array): Buffer {
-    // T: P xorend D when P has a block or more (CMAC-ed; for whole blocks the CMAC tweak K1 lands on the same
-    // last block: D ^ K1), else dbl(D) xor pad(P), one whole block tweaked with K1.
-    if (p.length >= BLOCK && p.length % BLOCK !== 0) {
-      const t = Buffer.from(p);
-      xorInto(t, t.length - BLOCK, d);
-      const v = cmac(t);
-      t.fill(0);
-      return v;
-    }
-    const n = Math.max(p.length, BLOCK);
+    // T, CMAC-padded and tweaked in place, in the scratch buffer (wiped after use).
+    const n = p.length < BLOCK ? BLOCK : Math.ceil(p.length / BLOCK) * BLOCK;
     work = room(work, n);
     const t = work.subarray(0, n);
     t.set(p);
+    t.fill(0, p.length);
     if (p.length < BLOCK) {
-      t.fill(0, p.length);
+      // T = dbl(D) xor pad(P): one whole block, tweaked with K1.
       t[p.length] = 0x80;
       xorInto(t, 0, dblDk1);
-    } else {
+    } else if (p.length === n) {
+      // T = P xorend D; for whole blocks CMAC's tweak K1 lands on the same last block: D ^ K1.
       xorInto(t, n - BLOCK, dk1);
+    } else {
+      // T = P xorend D, then CMAC's padding and tweak K2 on the partial last block.
+      xorInto(t, p.length - BLOCK, d);
+      t[p.length] = 0x80;
+      xorInto(t, n - BLOCK, k2);
     }
     try {
       return cbcMac(t);
