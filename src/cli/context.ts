@@ -67,17 +67,19 @@ export function createContext(config: Config, env: Env = process.env, log = crea
     // Long polls hold a connection each: one per receiver, plus room for deletes, heartbeat and DLQ sends.
     sqs: () => (sqs ??= createSqsClient(config, env, { connections: config.receivers + 16, timeoutMs: config.sqsTimeoutMs, log })),
     dlqSqs() {
+      if (dlqSqs) return dlqSqs;
       const source = this.sqs();
-      if (!config.dlqUrl) return source;
-      const dlq = resolveTarget({ ...config, queueUrl: config.dlqUrl });
-      if (dlq.origin === source.origin && dlq.region === source.region) return source;
-      return (dlqSqs ??= createSqsClient({ ...config, queueUrl: config.dlqUrl }, env, { connections: 8, timeoutMs: config.sqsTimeoutMs, log }));
+      if (!config.dlqUrl) return (dlqSqs = source);
+      const settings = { ...config, queueUrl: config.dlqUrl };
+      const dlq = resolveTarget(settings);
+      const same = dlq.origin === source.origin && dlq.region === source.region;
+      return (dlqSqs = same ? source : createSqsClient(settings, env, { connections: 8, timeoutMs: config.sqsTimeoutMs, log }));
     },
     pool: (max) => (pool ??= createPool({ connection: pgConnection(), max: max ?? config.sinkConcurrency + 1 })),
     async close() {
       // pool.end() waits for every checked-out client; never let a leaked one hang the exit.
       const closePool = pool ? Promise.race([pool.end().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]) : undefined;
-      await Promise.all([sqs?.destroy(), dlqSqs?.destroy(), closePool]);
+      await Promise.all([sqs?.destroy(), dlqSqs !== sqs ? dlqSqs?.destroy() : undefined, closePool]);
     },
   };
 }

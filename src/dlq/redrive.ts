@@ -66,6 +66,9 @@ export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
   const maxBytes = await maxMessageBytes(sqs, o.queueUrl);
   const dlqSqs = o.dlqSqs ?? sqs;
   const browser = browseQueue(dlqSqs, o.dlqUrl);
+  /** Deletes from the DLQ; a failed call counts every entry as not deleted. */
+  const deleteFromDlq = (handles: string[]) =>
+    deleteMessages(dlqSqs, o.dlqUrl, handles).catch(() => handles.map((_, i) => ({ id: String(i), code: 'Error', senderFault: false })));
   const result: RedriveResult = { moved: 0, skipped: {}, notDeleted: 0 };
   const skip = (why: string, e: DeadLetterEntry, message: string) => {
     result.skipped[why] = (result.skipped[why] ?? 0) + 1;
@@ -122,11 +125,8 @@ export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
         if (taken.length === 0) continue;
         result.moved += taken.length;
         const handles = taken.map((m) => m.handle);
-        let failed = await deleteMessages(dlqSqs, o.dlqUrl, handles).catch(() => handles.map((_, i) => ({ id: String(i), code: 'Error', senderFault: false })));
-        if (failed.length > 0) {
-          const again = failed.map((f) => handles[Number(f.id)] ?? '');
-          failed = await deleteMessages(dlqSqs, o.dlqUrl, again).catch(() => again.map((_, i) => ({ id: String(i), code: 'Error', senderFault: false })));
-        }
+        let failed = await deleteFromDlq(handles);
+        if (failed.length > 0) failed = await deleteFromDlq(failed.map((f) => handles[Number(f.id)] ?? ''));
         result.notDeleted += failed.length;
         if (failed.length > 0) log.warn({ count: failed.length }, 'redriven messages could not be deleted from the DLQ; a later redrive would send them again');
         browser.forget(handles);
