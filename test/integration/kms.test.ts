@@ -30,6 +30,22 @@ describe('KMS-wrapped keyrings (envelope encryption) against moto_server', () =>
 
   const ring = (keys: { version: number; wrapped: string }[], kmsKeyId = key.alias) => JSON.stringify({ primary: 2, kmsKeyId, keys });
 
+  /** The error of loading the keyring through a KMS client built for `endpoint` (AWS_ENDPOINT_URL_KMS, as a user sets it). */
+  async function loadErrorAt(endpoint: string): Promise<unknown> {
+    const { createKmsClient } = await import('../../src/masking/kms.js');
+    const saved = process.env.AWS_ENDPOINT_URL_KMS;
+    process.env.AWS_ENDPOINT_URL_KMS = endpoint;
+    try {
+      const client = await createKmsClient('us-east-1', process.env);
+      const err = await loadKeyring({ piiKeyring: ring(entries) }, { kms: client }).catch((e: unknown) => e);
+      client.destroy();
+      return err;
+    } finally {
+      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_KMS;
+      else process.env.AWS_ENDPOINT_URL_KMS = saved;
+    }
+  }
+
   it('unwraps every version at load, to the keys GenerateDataKey returned', async () => {
     const k = await loadKeyring({ piiKeyring: ring(entries) }, { kms });
     expect(k.primary).toBe(2);
@@ -92,44 +108,27 @@ describe('KMS-wrapped keyrings (envelope encryption) against moto_server', () =>
 
   it('an endpoint that is not KMS (an SQS emulator, a proxy) is named as such, in one line', async () => {
     const { createServer } = await import('node:http');
-    const { createKmsClient } = await import('../../src/masking/kms.js');
     // An error body without a KMS type (as an SQS emulator answers), and a page that is not JSON at all.
     for (const [status, type, body] of [[400, 'application/json', '{"message":"unknown operation"}'], [404, 'text/html', '<html>not found</html>']] as const) {
       const server = createServer((_req, res) => res.writeHead(status, { 'content-type': type }).end(body));
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      const saved = process.env.AWS_ENDPOINT_URL_KMS;
-      process.env.AWS_ENDPOINT_URL_KMS = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
       try {
-        const notKms = await createKmsClient('us-east-1', process.env);
-        const err = await loadKeyring({ piiKeyring: ring(entries) }, { kms: notKms }).catch((e: unknown) => e);
-        notKms.destroy();
+        const err = await loadErrorAt(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
         expect(err).toBeInstanceOf(LoginEtlError);
         expect((err as Error).message).toMatch(new RegExp(`kms:Decrypt with .* failed: the endpoint answered HTTP ${status}, not as KMS does: is AWS_ENDPOINT_URL_KMS \\(or AWS_ENDPOINT_URL\\) a KMS endpoint\\? \\(`));
         expect((err as Error).message.split('\n')).toHaveLength(1);
       } finally {
-        if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_KMS;
-        else process.env.AWS_ENDPOINT_URL_KMS = saved;
         server.close();
       }
     }
   });
 
   it('an unreachable KMS is a runtime failure (exit 1), in one line', async () => {
-    const { createKmsClient } = await import('../../src/masking/kms.js');
-    const saved = process.env.AWS_ENDPOINT_URL_KMS;
-    process.env.AWS_ENDPOINT_URL_KMS = 'http://127.0.0.1:1';
-    try {
-      const dead = await createKmsClient('us-east-1', process.env);
-      const err = await loadKeyring({ piiKeyring: ring(entries) }, { kms: dead }).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(LoginEtlError);
-      expect(err).not.toBeInstanceOf(ConfigError);
-      expect((err as LoginEtlError).exitCode).toBe(1);
-      expect((err as Error).message).toMatch(/^PII_KEYRING key version \d: kms:Decrypt with .* failed: cannot reach KMS \(ECONNREFUSED\)/);
-      dead.destroy();
-    } finally {
-      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_KMS;
-      else process.env.AWS_ENDPOINT_URL_KMS = saved;
-    }
+    const err = await loadErrorAt('http://127.0.0.1:1');
+    expect(err).toBeInstanceOf(LoginEtlError);
+    expect(err).not.toBeInstanceOf(ConfigError);
+    expect((err as LoginEtlError).exitCode).toBe(1);
+    expect((err as Error).message).toMatch(/^PII_KEYRING key version \d: kms:Decrypt with .* failed: cannot reach KMS \(ECONNREFUSED\)/);
   });
 
   it('wraps an existing plaintext key with kms:Encrypt so that its tokens do not change', async () => {
