@@ -44,6 +44,17 @@ describe('metrics', () => {
     expect(text).toContain('login_etl_oldest_message_age_seconds 0\n');
   });
 
+  it('still report a blocked event loop as lag, though it is sampled every 100 ms rather than every 10', async () => {
+    const { registry } = createMetrics(createPipelineEvents());
+    const lagMax = async () => Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(await registry.metrics())?.[1]);
+    await lagMax(); // each scrape starts a new histogram, which takes its first sample one interval later
+    await new Promise((r) => setTimeout(r, 250));
+    const until = performance.now() + 400;
+    while (performance.now() < until); // the loop blocked for 400 ms: a sample due meanwhile comes late
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await lagMax()).toBeGreaterThan(0.25);
+  });
+
   it('slidingMax remembers a value for at least half a window and at most a whole one', () => {
     let t = 0;
     const m = slidingMax(1000, () => t);
