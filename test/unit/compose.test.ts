@@ -98,6 +98,6 @@ describe('docker-compose.yml', () => {
       expect(JSON.stringify(svc.command), name).not.toMatch(/npx|npm/);
     }
     expect(app.command).toEqual(['run']);
-    expect(readRepo('Dockerfile')).toMatch(/^ENTRYPOINT \["node", "bin\/login-etl.js"\]$/m);
+    expect(readRepo('Dockerfile')).toMatch(/^ENTRYPOINT \["node", "--max-semi-space-size=16", "bin\/login-etl.js"\]$/m);
   });
 });

@@ -92,7 +92,7 @@ describe('deploy files agree with the code', () => {
     expect(df).toMatch(/npm ci --omit=dev --omit=optional --ignore-scripts/);
     expect(df).toMatch(/^USER node$/m);
     expect(df).toMatch(/^HEALTHCHECK /m);
-    expect(df).toMatch(/ENTRYPOINT \["node", "bin\/login-etl.js"\]\nCMD \["run"\]/);
+    expect(df).toMatch(/ENTRYPOINT \["node", "--max-semi-space-size=16", "bin\/login-etl.js"\]\nCMD \["run"\]/);
     expect(df.replace(/^#.*$/gm, '')).not.toMatch(/npx|npm start/);
     expect(read('.dockerignore')).toMatch(/^node_modules$/m);
     // What the runtime stage copies exists, and the README names the same Node line.

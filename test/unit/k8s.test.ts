@@ -167,7 +167,10 @@ describe('deploy/k8s as `kubectl apply -k` sees it', () => {
   });
 
   it('runs `node bin/login-etl.js run` itself (signals reach it), as a non-root, read-only, capability-free container', () => {
-    expect(container.command).toEqual(['node', 'bin/login-etl.js']);
+    // The image's ENTRYPOINT, flags included (the young generation's cap), since `command` replaces it.
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readRepo('Dockerfile'))?.[1];
+    expect(container.command).toEqual(JSON.parse(entrypoint ?? 'null'));
+    expect(container.command).toEqual(['node', '--max-semi-space-size=16', 'bin/login-etl.js']);
     expect(container.args).toEqual(['run']);
     expect(JSON.stringify(container)).not.toMatch(/npx|npm /);
     expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
