@@ -12,13 +12,6 @@ const NON_COUNTERS_NAMED_TOTAL = ['nodejs_active_handles_total', 'nodejs_active_
 /** How long the oldest-message-age gauge remembers a receive: between half of this and all of it. */
 export const MESSAGE_AGE_WINDOW_MS = 60_000;
 
-/**
- * Sampling interval of the event-loop-lag histogram. prom-client's default, 10 ms, wakes an idle `run` 100 times
- * a second: ~15 ms of CPU per second on the VM of README, Performance, against 6–10 with this. A blocked loop
- * still shows as lag.
- */
-const EVENT_LOOP_SAMPLE_MS = 100;
-
 export interface Metrics {
   registry: Registry;
   /** Approximate messages on the source queue, by state; set by whoever polls the queue attributes. */
@@ -40,7 +33,7 @@ const packageVersion = (): string => {
 export function createMetrics(events: PipelineEvents, o: { registry?: Registry; now?: () => number } = {}): Metrics {
   const registry = o.registry ?? new Registry();
   const now = o.now ?? Date.now;
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  collectDefaultMetrics({ register: registry });
   for (const name of NON_COUNTERS_NAMED_TOTAL) registry.removeSingleMetric(name);
   const registers = [registry];
   const oldestAge = slidingMax(MESSAGE_AGE_WINDOW_MS, now);

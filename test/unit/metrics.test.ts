@@ -44,7 +44,7 @@ describe('metrics', () => {
     expect(text).toContain('login_etl_oldest_message_age_seconds 0\n');
   });
 
-  it('still report a blocked event loop as lag, though it is sampled every 100 ms rather than every 10', async () => {
+  it('report a blocked event loop as lag', async () => {
     const { registry } = createMetrics(createPipelineEvents());
     const lagMax = async () => Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(await registry.metrics())?.[1]);
     await lagMax(); // each scrape starts a new histogram, which takes its first sample one interval later
