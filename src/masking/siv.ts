@@ -139,8 +139,8 @@ export function createAesSiv(key: Uint8Array): AesSiv {
       q.copy(counters, b * BLOCK);
       for (let i = BLOCK - 1; i >= 0 && ++q[i]! === 256; i--) q[i] = 0;
     }
-    const keystream = ecb.update(counters.subarray(0, n * BLOCK));
-    for (let i = 0; i < data.length; i++) out[at + i] = keystream[i]! ^ data[i]!;
+    ecb.update(counters.subarray(0, n * BLOCK)).copy(out, at, 0, data.length);
+    xorInto(out, at, data);
   }
 
   function bound(d: Buffer): BoundSiv {
