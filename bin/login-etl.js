@@ -18,18 +18,17 @@ if (process.env.LOGIN_ETL_DEBUG === '1') process.stderr.write(`login-etl: debug:
 
 // Node 20 is supported but past end of life: `run` logs one line about it instead of the AWS SDK's banner.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+/** Sets a V8 flag unless the node command line already gave one matching `given` (that one wins). */
+const v8Default = (given, flag) => {
+  if (!process.execArgv.some((a) => given.test(a))) setFlagsFromString(flag);
+};
 // Grow the heap by at most 75% after each full GC instead of up to 300%: at full speed this holds peak RSS
 // near 130 MB rather than 150–170 MB, at no measured cost in throughput (README, Performance).
-// A value given on the node command line (`node --heap-growing-percent=N bin/login-etl.js`) wins.
-if (!process.execArgv.some((a) => /heap[-_]growing[-_]percent/.test(a))) {
-  setFlagsFromString('--heap-growing-percent=75');
-}
+v8Default(/heap[-_]growing[-_]percent/, '--heap-growing-percent=75');
 // undici parses HTTP with llhttp (WebAssembly). V8 would recompile its large parser function with TurboFan
 // after the first requests: ~0.2 s of CPU and ~36 MB of memory on a background thread, which process exit also
 // waits for. Liftoff's code alone is enough for the responses SQS sends: 20–28% less CPU for a 2,000-message
 // drain, and none lost at 200,000 (README, Performance).
-if (!process.execArgv.some((a) => /liftoff|wasm[-_]tier/.test(a))) {
-  setFlagsFromString('--liftoff-only');
-}
+v8Default(/liftoff|wasm[-_]tier/, '--liftoff-only');
 const { main } = await import('../dist/bundle/main.js');
 process.exit(await main(process.argv));
