@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { LoginRow } from '../transform/transform.js';
+import { arrayLiteral } from './arrayLiteral.js';
 
 export interface LedgerRow {
   /** The SQS MessageId: the idempotency key. */
@@ -34,7 +35,7 @@ SELECT pg_catalog.count(*)::int AS written FROM written`;
 /** Writes rows exactly once per MessageId. `rows` must not repeat a MessageId. Returns how many were new. */
 export async function writeRows(db: pg.Pool | pg.PoolClient, rows: readonly LedgerRow[]): Promise<number> {
   if (rows.length === 0) return 0;
-  const cols: unknown[][] = [[], [], [], [], [], [], [], []];
+  const cols: (string | number | null)[][] = [[], [], [], [], [], [], [], []];
   for (const { messageId, row: r } of rows) {
     cols[0]!.push(messageId);
     cols[1]!.push(r.user_id);
@@ -45,6 +46,6 @@ export async function writeRows(db: pg.Pool | pg.PoolClient, rows: readonly Ledg
     cols[6]!.push(r.app_version);
     cols[7]!.push(r.create_date);
   }
-  const res = await db.query<{ written: number }>({ name: 'login-etl-write', text: WRITE_SQL, values: cols });
+  const res = await db.query<{ written: number }>({ name: 'login-etl-write', text: WRITE_SQL, values: cols.map(arrayLiteral) });
   return res.rows[0]?.written ?? 0;
 }
