@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig, type Config, type Env } from '../config/load.js';
 import { SETTINGS, type Setting, type SettingKey } from '../config/spec.js';
+import { formatCount } from '../format.js';
 
 const attributeOf = (flag: string): string => new Option(flag).attributeName();
 
@@ -20,7 +21,7 @@ export function addSettingOptions(cmd: Command, keys: readonly SettingKey[]): Co
 export const positiveInt = (max = Number.MAX_SAFE_INTEGER) => (v: string): number => {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < 1 || n > max) {
-    throw new InvalidArgumentError(max >= Number.MAX_SAFE_INTEGER ? 'must be a whole number, 1 or more' : `must be a whole number from 1 to ${max.toLocaleString('en-US')}`);
+    throw new InvalidArgumentError(max >= Number.MAX_SAFE_INTEGER ? 'must be a whole number, 1 or more' : `must be a whole number from 1 to ${formatCount(max)}`);
   }
   return n;
 };

@@ -1,8 +1,9 @@
 import type { BlockedGroup, LeftWhy, Summary } from '../pipeline/state.js';
 import type { Outcome } from './consume.js';
 import { escapeControl, safeJson } from './escape.js';
+import { formatCount } from '../format.js';
 
-const n = (x: number) => x.toLocaleString('en-US');
+const n = formatCount;
 
 /** Seconds as printed: 2 decimals below 10 s, else 1, so that a rate computed from the figure agrees with it. */
 export const formatSeconds = (ms: number): string => {
@@ -40,7 +41,7 @@ export function blockedLine(s: Pick<Summary, 'blockedGroups' | 'blockedMessages'
     const shown = gs.slice(0, Math.max(0, NAMED_GROUPS - named));
     named += shown.length;
     const more = gs.length - shown.length;
-    const ids = [...shown.map((g) => safeJson(g.groupId)), ...(more > 0 ? [`${more.toLocaleString('en-US')} more`] : [])].join(', ');
+    const ids = [...shown.map((g) => safeJson(g.groupId)), ...(more > 0 ? [`${formatCount(more)} more`] : [])].join(', ');
     return `${ids} by ${WHY[why].what}`;
   });
   const one = groups.length === 1;

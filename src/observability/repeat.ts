@@ -1,4 +1,5 @@
 import type { LogFn, Logger } from 'pino';
+import { formatCount } from '../format.js';
 
 /**
  * Summarises repeated log lines. A log call whose object has a string `repeat` field (e.g.
@@ -53,7 +54,7 @@ export function createRepeatSummariser(o: RepeatOptions = {}): RepeatSummariser 
     if (w.count === 0) return;
     const n = w.count;
     w.count = 0;
-    w.method.call(w.logger, { repeat: key, repeated: n }, `${w.msg}: ${n.toLocaleString('en-US')} more like this in the last ${seconds(spanMs)} s`);
+    w.method.call(w.logger, { repeat: key, repeated: n }, `${w.msg}: ${formatCount(n)} more like this in the last ${seconds(spanMs)} s`);
   }
 
   const summariser: RepeatSummariser = {

@@ -15,6 +15,7 @@ import { escapeControl, safeJson } from '../escape.js';
 import { addSettingOptions, configFrom, DLQ_KEYS, positiveInt, SOURCE_KEYS } from '../options.js';
 import { formatTable } from '../output.js';
 import { handleStopSignals, signalExitCode, type StopSignal } from '../signals.js';
+import { formatCount } from '../../format.js';
 
 /** Most dead letters one listing holds hidden at once. */
 export const MAX_LIST = 100_000;
@@ -85,7 +86,7 @@ export function listRow(e: DeadLetterEntry): Record<string, unknown> {
     reason: e.reason ?? '(redrive policy)',
     field: e.field ?? '',
     time: e.time?.replace(/\.\d{3}Z$/, 'Z') ?? '',
-    bytes: e.bodyBytes?.toLocaleString('en-US') ?? '?',
+    bytes: typeof e.bodyBytes === 'number' ? formatCount(e.bodyBytes) : '?',
     body: e.encoding === 'raw' ? 'raw' : 'encrypted',
     masked: b.note ? `(${b.note.replace(/ \(it may hold.*$/, `; \`dlq show ${e.id} --reveal\``)})` : b.text,
   };
@@ -134,7 +135,7 @@ function listCommand(dlq: Command): void {
     .description(
       'List dead letters without consuming them: id, reason, field, time, body size and the body with ip and device_id as tokens (the configured mask mode, through FIELD_MAP). Bodies that are not JSON are not shown. Messages are received with a visibility timeout and made visible again at the end.',
     )
-    .option('--max <n>', `list at most this many (up to ${MAX_LIST.toLocaleString('en-US')})`, positiveInt(MAX_LIST), 100)
+    .option('--max <n>', `list at most this many (up to ${formatCount(MAX_LIST)})`, positiveInt(MAX_LIST), 100)
     .option('--reason <reason>', 'only dead letters with this reject reason', reasonOption)
     .option('--json', 'one JSON object per dead letter, one per line (NDJSON); the summary goes to stderr');
   addSettingOptions(cmd, [...SOURCE_KEYS, ...DLQ_KEYS]);
@@ -148,9 +149,9 @@ function listCommand(dlq: Command): void {
         if (opts.json) process.stdout.write(`${safeJson(entryJson(e, PREVIEW_JSON))}\n`);
         else rows.push(listRow(e));
       });
-      const more = listed >= opts.max && visible > listed ? `; about ${(visible - listed).toLocaleString('en-US')} more in the queue: --max to list more` : '';
+      const more = listed >= opts.max && visible > listed ? `; about ${formatCount(visible - listed)} more in the queue: --max to list more` : '';
       const fifo = dlqUrl.endsWith('.fifo') ? ' (on a FIFO queue, only the first messages of each group: SQS gives out the rest once those are gone)' : '';
-      const summary = `${interrupted ? `interrupted by ${interrupted}: ` : ''}listed ${listed.toLocaleString('en-US')} dead letter${listed === 1 ? '' : 's'} from ${dlqUrl}${more}${fifo}; none consumed${unreadable ? `; ${unreadable} cannot be read (see the log lines above)` : ''}`;
+      const summary = `${interrupted ? `interrupted by ${interrupted}: ` : ''}listed ${formatCount(listed)} dead letter${listed === 1 ? '' : 's'} from ${dlqUrl}${more}${fifo}; none consumed${unreadable ? `; ${unreadable} cannot be read (see the log lines above)` : ''}`;
       if (opts.json) {
         process.stderr.write(`${escapeControl(summary)}\n`);
       } else {
@@ -226,7 +227,7 @@ function print(e: DeadLetterEntry, opts: { reveal?: boolean; json?: boolean }): 
     ['reason', e.reason ?? '(none: moved by the queue\'s redrive policy)'],
     ['field', e.field],
     ['time', e.time],
-    ['body', `${e.bodyBytes?.toLocaleString('en-US') ?? '?'} bytes, ${e.encoding === 'raw' ? 'raw in the DLQ' : `encrypted (${e.encoding}, key version ${e.keyVersion ?? '?'})`}`],
+    ['body', `${typeof e.bodyBytes === 'number' ? formatCount(e.bodyBytes) : '?'} bytes, ${e.encoding === 'raw' ? 'raw in the DLQ' : `encrypted (${e.encoding}, key version ${e.keyVersion ?? '?'})`}`],
     ['group', e.groupId],
     ['receive count', e.receiveCount],
   ];
