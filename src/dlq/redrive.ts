@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { backoffMs, sleep } from '../pipeline/backoff.js';
 import type { SqsClient } from '../source/client.js';
@@ -33,6 +34,13 @@ export interface RedriveResult {
   skipped: Record<string, number>;
   /** Moved, but the DLQ copy could not be deleted: it will be redriven again (a duplicate on the source). */
   notDeleted: number;
+  /**
+   * Further copies of a source message already moved in this run, deleted from the DLQ instead of sent: a
+   * reject the source queue delivered again (its delete failed, or the drain stopped before it) is
+   * dead-lettered once per delivery, and each copy sent back would get a new MessageId, so the ledger could
+   * not tell them apart and every copy would become a row.
+   */
+  duplicates: number;
 }
 
 /** The source queue's MaximumMessageSize (also the most a batch may carry, on every SQS version); 256 KiB if unknown. */
@@ -51,13 +59,25 @@ interface Move {
   entry: DeadLetterEntry;
   handle: string;
   out: OutgoingMessage;
+  key?: string;
 }
+
+/** A dead letter that repeats another of the same source message (same id, same body). */
+interface Copy {
+  key: string;
+  handle: string;
+}
+
+/** Source message id and a digest of the body: what makes two dead letters copies of one message. */
+const copyKey = (e: DeadLetterEntry): string | undefined =>
+  e.sourceMessageId === null || e.original === undefined ? undefined : `${e.sourceMessageId}\n${createHash('sha256').update(e.original).digest('base64')}`;
 
 /**
  * Moves dead letters back to the source queue: each body decrypted (raw ones as they are), sent with its FIFO
  * group id and a deduplication id of its own, and deleted from the DLQ only once the source has it (a crash in
  * between leaves a copy in the DLQ, never a loss). What cannot be decrypted or sent stays in the DLQ, visible
- * again, and is counted by cause; the caller reports it.
+ * again, and is counted by cause; the caller reports it. Further copies of a message moved in this run (same
+ * source message id and body) are deleted from the DLQ instead of sent (`duplicates`).
  */
 export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
   const { sqs, log } = o;
@@ -69,7 +89,9 @@ export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
   /** Deletes from the DLQ; a failed call counts every entry as not deleted. */
   const deleteFromDlq = (handles: string[]) =>
     deleteMessages(dlqSqs, o.dlqUrl, handles).catch(() => handles.map((_, i) => ({ id: String(i), code: 'Error', senderFault: false })));
-  const result: RedriveResult = { moved: 0, skipped: {}, notDeleted: 0 };
+  const result: RedriveResult = { moved: 0, skipped: {}, notDeleted: 0, duplicates: 0 };
+  /** Copy keys of the messages this run has moved. */
+  const moved = new Set<string>();
   const skip = (why: string, e: DeadLetterEntry, message: string) => {
     result.skipped[why] = (result.skipped[why] ?? 0) + 1;
     log.warn({ messageId: e.id, dlqMessageId: e.dlqMessageId, reason: e.reason, failure: why }, `not redriven: ${message}; it stays in the DLQ`);
@@ -99,11 +121,24 @@ export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
     return taken;
   }
 
+  /** Deletes the copies whose first one is on the source now; the others are released with the page. */
+  async function dropCopies(copies: Copy[]): Promise<void> {
+    const handles = copies.filter((c) => moved.has(c.key)).map((c) => c.handle);
+    if (handles.length === 0) return;
+    const failed = await deleteFromDlq(handles);
+    result.duplicates += handles.length - failed.length;
+    result.notDeleted += failed.length;
+    if (failed.length > 0) log.warn({ count: failed.length }, 'copies of redriven messages could not be deleted from the DLQ; a later redrive would send them again');
+    browser.forget(handles);
+  }
+
   try {
     while (result.moved < o.max && !o.signal?.aborted) {
       const page = await browser.next();
       if (page.length === 0) break;
       const moves: Move[] = [];
+      const copies: Copy[] = [];
+      const inPage = new Set<string>();
       for (const m of page) {
         if (moves.length + result.moved >= o.max) break;
         const entry = inspect(m, o.decode);
@@ -112,11 +147,17 @@ export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
           skip(entry.error?.failure ?? 'unreadable', entry, entry.error?.message ?? 'its body cannot be read');
           continue;
         }
+        const key = copyKey(entry);
+        if (key !== undefined && (moved.has(key) || inPage.has(key))) {
+          copies.push({ key, handle: m.ReceiptHandle });
+          continue;
+        }
+        if (key !== undefined) inPage.add(key);
         const out: OutgoingMessage = {
           body: entry.original,
           ...(entry.groupId !== null ? { groupId: entry.groupId, deduplicationId: `redrive-${m.MessageId}`.slice(0, 128) } : {}),
         };
-        moves.push({ entry, handle: m.ReceiptHandle, out });
+        moves.push({ entry, handle: m.ReceiptHandle, out, ...(key !== undefined ? { key } : {}) });
       }
       const { batches, tooLarge } = batchBySize(moves, (m) => sqsMessageBytes(m.out), maxBytes);
       for (const m of tooLarge) skip('too_large', m.entry, `its body (${m.entry.bodyBytes ?? '?'} bytes) is larger than the source queue's MaximumMessageSize (${maxBytes})`);
@@ -124,6 +165,7 @@ export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
         const taken = await send(batch);
         if (taken.length === 0) continue;
         result.moved += taken.length;
+        for (const m of taken) if (m.key !== undefined) moved.add(m.key);
         const handles = taken.map((m) => m.handle);
         let failed = await deleteFromDlq(handles);
         if (failed.length > 0) failed = await deleteFromDlq(failed.map((f) => handles[Number(f.id)] ?? ''));
@@ -131,6 +173,7 @@ export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
         if (failed.length > 0) log.warn({ count: failed.length }, 'redriven messages could not be deleted from the DLQ; a later redrive would send them again');
         browser.forget(handles);
       }
+      await dropCopies(copies);
     }
   } finally {
     await browser.release();

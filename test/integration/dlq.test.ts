@@ -119,7 +119,7 @@ describe('FIFO dead-letter queues', () => {
     expect((await queueDepth(env.sqs, dlqUrl)).visible).toBe(4);
 
     const r = await redrive({ sqs: env.sqs, dlqUrl, queueUrl, max: 100, decode, log: silent });
-    expect(r).toEqual({ moved: 4, skipped: {}, notDeleted: 0 });
+    expect(r).toEqual({ moved: 4, skipped: {}, notDeleted: 0, duplicates: 0 });
     expect(await depth(env.sqs, dlqUrl)).toBe(0);
     const got: { body: string; group: string | undefined }[] = [];
     for (let i = 0; i < 10 && got.length < 4; i++) {
@@ -129,6 +129,39 @@ describe('FIFO dead-letter queues', () => {
     }
     expect(got.filter((g) => g.group === 'g1').map((g) => g.body)).toEqual(['{"n":1}', '{"n":3}', '{"n":4}']);
     expect(got.filter((g) => g.group === 'g2').map((g) => g.body)).toEqual(['{"n":2}']);
+  });
+});
+
+describe('redrive of a reject dead-lettered more than once', () => {
+  const env = useServices();
+
+  it('sends each source message back once and deletes its other copies from the DLQ', async () => {
+    const queueUrl = await createQueue(env.sqs, `c-${suffix()}`);
+    const dlqUrl = await createQueue(env.sqs, `c-${suffix()}-dlq`);
+    const encode = createDeadLetterEncoder(keyring, 'encrypted');
+    // s-1 delivered (and dead-lettered) three times, its copies spread over more than one receive; s-2 once.
+    const letter = (id: string, body: string) => encode(body, { reason: 'missing_field', source_message_id: id }, { sourceMessageId: id, reason: 'missing_field', field: 'ip' });
+    const sent = ['s-1', 's-2', 's-1', ...Array.from({ length: 12 }, (_, i) => `t-${i}`), 's-1'];
+    for (const id of sent) await sendMessages(env.sqs, dlqUrl, [letter(id, `{"id":"${id}"}`)]);
+
+    const r = await redrive({ sqs: env.sqs, dlqUrl, queueUrl, max: 100, decode, log: silent });
+    expect(r).toEqual({ moved: 14, skipped: {}, notDeleted: 0, duplicates: 2 });
+    expect(await depth(env.sqs, dlqUrl)).toBe(0);
+    const bodies = (await peekAll(env.sqs, queueUrl)).map((m) => m.Body).sort();
+    expect(bodies).toEqual([...new Set(sent)].map((id) => `{"id":"${id}"}`).sort());
+  });
+
+  it('a copy whose first could not be moved is not deleted: both stay in the DLQ', async () => {
+    // The source takes at most 1 KiB: the first copy is refused as too large, so its copy must not be dropped.
+    const queueUrl = await createQueue(env.sqs, `c-${suffix()}`, { MaximumMessageSize: '1024' });
+    const dlqUrl = await createQueue(env.sqs, `c-${suffix()}-dlq`);
+    const body = JSON.stringify({ id: 'big', pad: 'x'.repeat(2000) });
+    const letter = createDeadLetterEncoder(keyring, 'raw')(body, { reason: 'missing_field', source_message_id: 'big' }, { sourceMessageId: 'big', reason: 'missing_field', field: 'ip' });
+    await sendMessages(env.sqs, dlqUrl, [letter, letter]);
+    const r = await redrive({ sqs: env.sqs, dlqUrl, queueUrl, max: 100, decode, log: silent });
+    expect(r).toEqual({ moved: 0, skipped: { too_large: 1 }, notDeleted: 0, duplicates: 0 });
+    expect(await depth(env.sqs, dlqUrl)).toBe(2);
+    expect(await depth(env.sqs, queueUrl)).toBe(0);
   });
 });
 

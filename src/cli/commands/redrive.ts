@@ -3,6 +3,7 @@ import { ConfigError } from '../../config/errors.js';
 import { createDeadLetterDecoder } from '../../dlq/codec.js';
 import { redrive } from '../../dlq/redrive.js';
 import { LoginEtlError } from '../../errors.js';
+import { formatCount } from '../../format.js';
 import { createContext, preflightQueue } from '../context.js';
 import { addSettingOptions, configFrom, DLQ_KEYS, positiveInt, SOURCE_KEYS } from '../options.js';
 import { handleStopSignals, signalExitCode, type StopSignal } from '../signals.js';
@@ -38,7 +39,8 @@ export function redriveCommand(program: Command): void {
       await preflightQueue(ctx, dlqUrl, ctx.dlqSqs());
       await preflightQueue(ctx);
       const r = await redrive({ sqs: ctx.sqs(), dlqSqs: ctx.dlqSqs(), dlqUrl, queueUrl, max: opts.max, reason: opts.reason, decode, log: ctx.log, signal: stop.signal });
-      process.stdout.write(`moved ${r.moved} messages from ${dlqUrl} to ${queueUrl}${stoppedBy ? ` (interrupted by ${stoppedBy})` : ''}\n`);
+      const copies = r.duplicates === 0 ? '' : `; deleted ${formatCount(r.duplicates)} duplicate ${r.duplicates === 1 ? 'copy' : 'copies'} of ${r.duplicates === 1 ? 'a message' : 'messages'} moved (dead-lettered once per delivery)`;
+      process.stdout.write(`moved ${formatCount(r.moved)} message${r.moved === 1 ? '' : 's'} from ${dlqUrl} to ${queueUrl}${copies}${stoppedBy ? ` (interrupted by ${stoppedBy})` : ''}\n`);
       const left = Object.entries(r.skipped);
       if (stoppedBy) {
         process.exitCode = signalExitCode(stoppedBy);
