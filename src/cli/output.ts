@@ -8,7 +8,11 @@ const n = formatCount;
 /** Seconds as printed: 2 decimals below 10 s, else 1, so that a rate computed from the figure agrees with it. */
 export const formatSeconds = (ms: number): string => {
   const digits = ms < 9995 ? 2 : 1;
-  return `${(ms / 1000).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })} s`;
+  if (!Number.isSafeInteger(ms) || ms < 0) return `${(ms / 1000).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })} s`;
+  // Whole milliseconds, rounded half up in integers: what Intl prints, without loading ICU (src/format.ts).
+  const scale = 10 ** digits;
+  const units = Math.round(ms / (1000 / scale));
+  return `${formatCount(Math.trunc(units / scale))}.${String(units % scale).padStart(digits, '0')} s`;
 };
 
 /** msg/s: whole numbers from 100 up, else two significant digits (a slow trickle is not "0 msg/s"). */

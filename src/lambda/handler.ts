@@ -22,6 +22,7 @@ import { parseFieldMap } from '../transform/mapping.js';
 import { createTransformer, type Transformer } from '../transform/transform.js';
 import { rejection, type Rejection } from '../transform/validate.js';
 import { FullBatchFailureError } from './errors.js';
+import { formatCount } from '../format.js';
 
 export { FullBatchFailureError, LAMBDA_ERROR_CODES } from './errors.js';
 
@@ -164,7 +165,7 @@ async function deadLetter(d: LambdaDeps & { sqs: SqsClient; dlqUrl: string }, re
   const notSent = new Set<Reject>();
   const { batches, tooLarge } = deadLetterBatches(encoded, maxBytes);
   for (const e of tooLarge) {
-    d.log.error({ messageId: e.p.msg.id, reason: e.p.r.reason, bytes: e.bytes, maxBytes }, `rejected message too large for the DLQ (${e.bytes} bytes with its attributes; the DLQ takes at most ${maxBytes}): reported as failed, for the queue's redrive policy`);
+    d.log.error({ messageId: e.p.msg.id, reason: e.p.r.reason, bytes: e.bytes, maxBytes }, `rejected message too large for the DLQ (${formatCount(e.bytes)} bytes with its attributes; the DLQ takes at most ${formatCount(maxBytes)}): reported as failed, for the queue's redrive policy`);
     notSent.add(byId.get(e.p.msg.id) as Reject);
   }
   const sendOne = async (batch: Encoded[]): Promise<void> => {

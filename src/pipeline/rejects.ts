@@ -9,6 +9,7 @@ import { backoffMs, sleep } from './backoff.js';
 import type { PipelineEvents } from './events.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Counters, LeftWhy, Received } from './state.js';
+import { formatCount } from '../format.js';
 
 const DEFAULT_MAX_AGE_MS = 100;
 
@@ -179,7 +180,7 @@ export function createRejects(o: RejectsOptions): Rejects {
       for (const e of tooLarge) {
         log.error(
           { messageId: e.p.msg.id, reason: e.p.r.reason, bytes: e.bytes, maxBytes, repeat: 'dlq:too_large' },
-          `rejected message too large for the DLQ (${e.bytes} bytes with its attributes; the DLQ takes at most ${maxBytes}): not dead-lettered, it stays on the source queue for its redrive policy`,
+          `rejected message too large for the DLQ (${formatCount(e.bytes)} bytes with its attributes; the DLQ takes at most ${formatCount(maxBytes)}): not dead-lettered, it stays on the source queue for its redrive policy`,
         );
       }
       counters.s.tooLargeForDlq += tooLarge.length;

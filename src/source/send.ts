@@ -1,6 +1,7 @@
 import type { SqsClient } from './client.js';
 import { sendMessages, type BatchFailure, type OutgoingMessage } from './queue.js';
 import { batchBySize, sqsMessageBytes, SQS_MAX_BYTES } from './size.js';
+import { formatCount } from '../format.js';
 
 export interface SendOptions {
   /** SendMessageBatch calls at once (default 8). */
@@ -19,7 +20,7 @@ export class MessageTooLargeError extends Error {
     readonly bytes: number,
     readonly maxBytes: number,
   ) {
-    super(`message ${index + 1} is ${bytes} bytes with its attributes; the queue takes at most ${maxBytes} (its MaximumMessageSize)`);
+    super(`message ${formatCount(index + 1)} is ${formatCount(bytes)} bytes with its attributes; the queue takes at most ${formatCount(maxBytes)} (its MaximumMessageSize)`);
   }
 }
 

@@ -98,6 +98,14 @@ describe('reversible masking (PII_MASK_MODE=siv), reveal, rekey and report', () 
     expect(r.stdout).toContain('Masked IPs shared by several users');
     expect(r.stdout).toMatch(/s1\.[A-Za-z0-9_-]{86}\s+\d+/);
     expect(r.stdout).toContain('By device type');
+    // --limit bounds every table, the device types included.
+    const one = await runCli(['report', '--limit', '1', '--json'], env);
+    expect(one.code, one.stderr).toBe(0);
+    const j = JSON.parse(one.stdout) as Record<string, unknown[]>;
+    for (const t of ['byDeviceType', 'byLocale', 'sharedIps', 'sharedDevices']) expect(j[t]?.length, t).toBeLessThanOrEqual(1);
+    expect(j.byDeviceType).toHaveLength(1);
+    const all = await query<{ n: number }>(db, 'SELECT count(DISTINCT device_type)::int AS n FROM user_logins');
+    expect(all[0]?.n).toBeGreaterThan(1);
   });
 
   it('after rotation, old tokens still reveal, and rekey moves every row to the new primary', async () => {

@@ -61,7 +61,7 @@ describe('large rejected messages and the DLQ (fauxqs)', () => {
       expect(tooLarge).toHaveLength(1);
       // Attributes: reason (6) + String (6) + invalid_json (12), source_message_id (17) + String (6) + a 36-character id.
       const attributes = 6 + 6 + 12 + 17 + 6 + 36;
-      expect(String(tooLarge[0]?.msg)).toMatch(new RegExp(`too large for the DLQ \\(${nearMax + attributes} bytes with its attributes; the DLQ takes at most ${dlqMax}\\): not dead-lettered, it stays on the source queue`));
+      expect(String(tooLarge[0]?.msg)).toMatch(new RegExp(`too large for the DLQ \\(${(nearMax + attributes).toLocaleString('en-US')} bytes with its attributes; the DLQ takes at most ${dlqMax.toLocaleString('en-US')}\\): not dead-lettered, it stays on the source queue`));
       expect(lines.filter((l) => /refused|retrying/.test(String(l.msg)))).toEqual([]);
       // Nothing is lost: the big one is still on the source (in flight until its visibility timeout).
       expect(await depth(env.sqs, queueUrl)).toBe(1);

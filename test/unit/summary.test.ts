@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { exitCode, type Ended, type Outcome } from '../../src/cli/consume.js';
 import { blockedLine, formatRate, formatSeconds, formatSummary, summaryJson } from '../../src/cli/output.js';
@@ -91,6 +92,18 @@ describe('drain summary', () => {
 
   it('formats seconds and rates so that the figures can be checked by hand', () => {
     expect([formatSeconds(0), formatSeconds(1449), formatSeconds(9_994), formatSeconds(9_996), formatSeconds(1_234_567)]).toEqual(['0.00 s', '1.45 s', '9.99 s', '10.0 s', '1,234.6 s']);
+    // The same text as Intl gives, on whole milliseconds (what the summary holds), ties included.
+    const intl = (ms: number) => {
+      const digits = ms < 9995 ? 2 : 1;
+      return `${(ms / 1000).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })} s`;
+    };
+    for (const ms of [5, 15, 1445, 9_995, 12_350, 12_345, 99_950, 1_000_050]) expect(formatSeconds(ms)).toBe(intl(ms));
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 0, max: 1e10 })), (ms) => {
+        expect(formatSeconds(ms)).toBe(intl(ms));
+      }),
+      { numRuns: 20_000 },
+    );
     expect([formatRate(0), formatRate(0.01678), formatRate(12.34), formatRate(99.6), formatRate(5063.4)]).toEqual(['0 msg/s', '0.017 msg/s', '12 msg/s', '100 msg/s', '5,063 msg/s']);
   });
 });

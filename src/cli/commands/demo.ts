@@ -13,6 +13,7 @@ import { handleStopSignals, ownStopSignals, signalExitCode } from '../signals.js
 import { drainWith } from './drain.js';
 import { LIST_COLUMNS, listRow, scanDeadLetters } from './dlq.js';
 import { buildReport, formatReport } from './report.js';
+import { formatCount } from '../../format.js';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -63,7 +64,7 @@ export function demoCommand(program: Command): void {
           await initDb(ctx.pool());
           const { bodies, valid } = generateEvents(opts.count, opts.seed);
           await sendBodies(sqs, queueUrl, bodies);
-          say(`Sent ${bodies.length} generated login events (${bodies.length - valid} deliberately malformed) to ${queueUrl}`);
+          say(`Sent ${formatCount(bodies.length)} generated login events (${formatCount(bodies.length - valid)} deliberately malformed) to ${queueUrl}`);
           say();
           await drainWith(ctx, {
             json: false,

@@ -199,7 +199,7 @@ function showCommand(dlq: Command): void {
       if (process.exitCode) return;
       if (!found) {
         const fifo = dlqUrl.endsWith('.fifo') ? '; on a FIFO queue only the first messages of each group can be read without consuming them' : '';
-        throw new LoginEtlError('ETL_ERR_DLQ_NOT_FOUND', `no dead letter with id ${escapeControl(id)} in ${dlqUrl} (looked at ${seen} messages; give the source message id as the logs name it, or the DLQ message id${fifo})`);
+        throw new LoginEtlError('ETL_ERR_DLQ_NOT_FOUND', `no dead letter with id ${escapeControl(id)} in ${dlqUrl} (looked at ${formatCount(seen)} messages; give the source message id as the logs name it, or the DLQ message id${fifo})`);
       }
       const record = { action: 'dlq-reveal' as const, messageId: found.id, dlqMessageId: found.dlqMessageId, queue: dlqUrl, rejectReason: found.reason };
       if (found.error) {

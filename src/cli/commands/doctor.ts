@@ -11,6 +11,7 @@ import { queueInfo, type QueueInfo } from '../../source/queueInfo.js';
 import { checkQueueTypes, createContext, type AppContext } from '../context.js';
 import { addSettingOptions, configFrom, PIPELINE_KEYS } from '../options.js';
 import { formatTable } from '../output.js';
+import { formatCount } from '../../format.js';
 
 interface Check {
   check: string;
@@ -73,7 +74,7 @@ async function runChecks(ctx: AppContext): Promise<Check[]> {
       const d = await queueInfo(ctx.dlqSqs(), dlq);
       // A FIFO source needs a FIFO DLQ and the reverse: the same one line as at start-up.
       if (source) checkQueueTypes({ source, dlq: d }, c.queueUrl, dlq);
-      return `${dlq}: ${d.fifo ? 'FIFO, ' : ''}~${d.visible} messages, takes up to ${d.maxMessageBytes} bytes each; ${bodies}`;
+      return `${dlq}: ${d.fifo ? 'FIFO, ' : ''}~${formatCount(d.visible)} messages, takes up to ${formatCount(d.maxMessageBytes)} bytes each; ${bodies}`;
     }, (e) => (e instanceof ConfigError ? e.message : describeSqsError(e, dlq)));
   } else {
     checks.push({ check: 'SQS dead-letter queue', result: 'skip', detail: 'SQS_DLQ_URL not set: rejects stay on the source queue' });

@@ -5,6 +5,7 @@ import { createContext } from '../context.js';
 import { addSettingOptions, configFrom, positiveInt, SINK_KEYS } from '../options.js';
 import { safeJson } from '../escape.js';
 import { formatTable } from '../output.js';
+import { formatCount } from '../../format.js';
 
 export interface Report {
   totals: { rows: number; users: number; ips: number; devices: number };
@@ -24,7 +25,7 @@ export async function buildReport(db: pg.Pool, limit: number): Promise<Report> {
   return {
     totals: totals as Report['totals'],
     byDeviceType: await q(`SELECT coalesce(device_type, '(null)') AS device_type, pg_catalog.count(*)::int AS logins, pg_catalog.count(DISTINCT user_id)::int AS users
-                             FROM user_logins GROUP BY 1 ORDER BY 2 DESC, 1`),
+                             FROM user_logins GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $1`, [limit]),
     byLocale: await q(`SELECT coalesce(locale, '(null)') AS locale, pg_catalog.count(*)::int AS logins, pg_catalog.count(DISTINCT user_id)::int AS users
                          FROM user_logins GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $1`, [limit]),
     sharedIps: await q(`SELECT masked_ip, users, devices, logins, first_seen, last_seen, latest_app_version
@@ -38,7 +39,7 @@ export function formatReport(r: Report): string {
   const t = r.totals;
   const section = (title: string, rows: Record<string, unknown>[]) => `${title}\n${rows.length ? formatTable(rows) : '(none)'}\n`;
   return [
-    `user_logins: ${t.rows} rows, ${t.users} users, ${t.ips} distinct masked ips, ${t.devices} distinct masked devices\n`,
+    `user_logins: ${formatCount(t.rows)} rows, ${formatCount(t.users)} users, ${formatCount(t.ips)} distinct masked ips, ${formatCount(t.devices)} distinct masked devices\n`,
     section('By device type', r.byDeviceType),
     section('By locale', r.byLocale),
     section('Masked IPs shared by several users (login_etl_shared_ips)', r.sharedIps),

@@ -6,6 +6,7 @@ import { MAX_TOKEN_LENGTH, tokenShapeProblem, type PiiField } from '../../maskin
 import { createLogger } from '../../observability/logger.js';
 import { createContext } from '../context.js';
 import { addSettingOptions, configFrom } from '../options.js';
+import { formatCount } from '../../format.js';
 
 /** Most tokens one `reveal` takes: a bound on memory and on what one audited call can disclose. */
 export const MAX_REVEAL_TOKENS = 100_000;
@@ -21,7 +22,7 @@ async function readTokens(stdin: NodeJS.ReadableStream): Promise<string[]> {
   const take = (line: string) => {
     const l = line.endsWith('\r') ? line.slice(0, -1) : line;
     if (l !== '') lines.push(l);
-    if (lines.length > MAX_REVEAL_TOKENS) throw new ConfigError(`reveal takes at most ${MAX_REVEAL_TOKENS} tokens at a time; split the input. Nothing was revealed`);
+    if (lines.length > MAX_REVEAL_TOKENS) throw new ConfigError(`reveal takes at most ${formatCount(MAX_REVEAL_TOKENS)} tokens at a time; split the input. Nothing was revealed`);
   };
   for await (const chunk of stdin) {
     const parts = (partial + (chunk as string)).split('\n');
@@ -39,7 +40,7 @@ export function revealCommand(program: Command): void {
   const cmd = program
     .command('reveal')
     .description(
-      `Decrypt siv tokens back to the original values, one per line, in order. Audited. Tokens from arguments, else stdin (one per line, at most ${MAX_REVEAL_TOKENS}). Each must be exactly as stored: nothing around it.`,
+      `Decrypt siv tokens back to the original values, one per line, in order. Audited. Tokens from arguments, else stdin (one per line, at most ${formatCount(MAX_REVEAL_TOKENS)}). Each must be exactly as stored: nothing around it.`,
     )
     .addOption(new Option('--field <field>', 'which column the tokens come from').choices(['ip', 'device_id']).makeOptionMandatory())
     .argument('[tokens...]', 'tokens to reveal');
@@ -50,7 +51,7 @@ export function revealCommand(program: Command): void {
     const ctx = createContext(config, process.env, createLogger({ level: 'info' }));
     const tokens = args.length > 0 ? args : await readTokens(process.stdin);
     if (tokens.length === 0) throw new ConfigError('reveal needs tokens, as arguments or one per line on stdin');
-    if (tokens.length > MAX_REVEAL_TOKENS) throw new ConfigError(`reveal takes at most ${MAX_REVEAL_TOKENS} tokens at a time; nothing was revealed`);
+    if (tokens.length > MAX_REVEAL_TOKENS) throw new ConfigError(`reveal takes at most ${formatCount(MAX_REVEAL_TOKENS)} tokens at a time; nothing was revealed`);
     const refuse = (i: number, reason: string, message: string) => {
       audit(ctx.log, { action: 'reveal', field: opts.field, tokens: tokens.length, outcome: 'refused', reason }, config.auditLogFile);
       return new ConfigError(`token ${i + 1} of ${tokens.length}: ${message}; nothing was revealed`);

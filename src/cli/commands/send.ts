@@ -8,6 +8,7 @@ import { MessageTooLargeError, sendAll } from '../../source/send.js';
 import { flatten, isPlainObject } from '../../transform/flatten.js';
 import { createContext, preflightQueueInfo } from '../context.js';
 import { addSettingOptions, configFrom, positiveInt } from '../options.js';
+import { formatCount } from '../../format.js';
 
 /**
  * Message bodies from a file, which is one of:
@@ -139,7 +140,7 @@ export function sendCommand(program: Command): void {
       const n = await sendAll(ctx.sqs(), queueUrl, messages, { maxBytes: queue.maxMessageBytes, inOrder: queue.fifo }).catch((err: unknown) => {
         throw err instanceof MessageTooLargeError ? new ConfigError(`${err.message}; nothing was sent`, undefined, { cause: err }) : err;
       });
-      process.stdout.write(`sent ${n} message${n === 1 ? '' : 's'} to ${queueUrl}\n`);
+      process.stdout.write(`sent ${formatCount(n)} message${n === 1 ? '' : 's'} to ${queueUrl}\n`);
     } finally {
       await ctx.close();
     }
