@@ -39,7 +39,7 @@ export function redriveCommand(program: Command): void {
       await preflightQueue(ctx, dlqUrl, ctx.dlqSqs());
       await preflightQueue(ctx);
       const r = await redrive({ sqs: ctx.sqs(), dlqSqs: ctx.dlqSqs(), dlqUrl, queueUrl, max: opts.max, reason: opts.reason, decode, log: ctx.log, signal: stop.signal });
-      const copies = r.duplicates === 0 ? '' : `; deleted ${formatCount(r.duplicates)} duplicate ${r.duplicates === 1 ? 'copy' : 'copies'} of ${r.duplicates === 1 ? 'a message' : 'messages'} moved (dead-lettered once per delivery)`;
+      const copies = r.duplicates === 0 ? '' : `; deleted ${formatCount(r.duplicates)} duplicate ${r.duplicates === 1 ? 'copy' : 'copies'} from the DLQ (a message dead-lettered once per delivery: one copy was moved)`;
       process.stdout.write(`moved ${formatCount(r.moved)} message${r.moved === 1 ? '' : 's'} from ${dlqUrl} to ${queueUrl}${copies}${stoppedBy ? ` (interrupted by ${stoppedBy})` : ''}\n`);
       const left = Object.entries(r.skipped);
       if (stoppedBy) {
