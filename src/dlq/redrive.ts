@@ -59,7 +59,8 @@ interface Move {
   entry: DeadLetterEntry;
   handle: string;
   out: OutgoingMessage;
-  key?: string;
+  /** Its copy key, when it has one (copyKey). */
+  key: string | undefined;
 }
 
 /** A dead letter that repeats another of the same source message (same id, same body). */
@@ -89,6 +90,15 @@ export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
   /** Deletes from the DLQ; a failed call counts every entry as not deleted. */
   const deleteFromDlq = (handles: string[]) =>
     deleteMessages(dlqSqs, o.dlqUrl, handles).catch(() => handles.map((_, i) => ({ id: String(i), code: 'Error', senderFault: false })));
+  /** Deletes what is on the source now from the DLQ, retrying what failed once; counts and names what stays. Returns how many went. */
+  async function removeFromDlq(handles: string[], what: string): Promise<number> {
+    let failed = await deleteFromDlq(handles);
+    if (failed.length > 0) failed = await deleteFromDlq(failed.map((f) => handles[Number(f.id)] ?? ''));
+    result.notDeleted += failed.length;
+    if (failed.length > 0) log.warn({ count: failed.length }, `${what} could not be deleted from the DLQ; a later redrive would send them again`);
+    browser.forget(handles);
+    return handles.length - failed.length;
+  }
   const result: RedriveResult = { moved: 0, skipped: {}, notDeleted: 0, duplicates: 0 };
   /** Copy keys of the messages this run has moved. */
   const moved = new Set<string>();
@@ -121,17 +131,6 @@ export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
     return taken;
   }
 
-  /** Deletes the copies whose first one is on the source now; the others are released with the page. */
-  async function dropCopies(copies: Copy[]): Promise<void> {
-    const handles = copies.filter((c) => moved.has(c.key)).map((c) => c.handle);
-    if (handles.length === 0) return;
-    const failed = await deleteFromDlq(handles);
-    result.duplicates += handles.length - failed.length;
-    result.notDeleted += failed.length;
-    if (failed.length > 0) log.warn({ count: failed.length }, 'copies of redriven messages could not be deleted from the DLQ; a later redrive would send them again');
-    browser.forget(handles);
-  }
-
   try {
     while (result.moved < o.max && !o.signal?.aborted) {
       const page = await browser.next();
@@ -157,7 +156,7 @@ export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
           body: entry.original,
           ...(entry.groupId !== null ? { groupId: entry.groupId, deduplicationId: `redrive-${m.MessageId}`.slice(0, 128) } : {}),
         };
-        moves.push({ entry, handle: m.ReceiptHandle, out, ...(key !== undefined ? { key } : {}) });
+        moves.push({ entry, handle: m.ReceiptHandle, out, key });
       }
       const { batches, tooLarge } = batchBySize(moves, (m) => sqsMessageBytes(m.out), maxBytes);
       for (const m of tooLarge) skip('too_large', m.entry, `its body (${m.entry.bodyBytes ?? '?'} bytes) is larger than the source queue's MaximumMessageSize (${maxBytes})`);
@@ -166,14 +165,11 @@ export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
         if (taken.length === 0) continue;
         result.moved += taken.length;
         for (const m of taken) if (m.key !== undefined) moved.add(m.key);
-        const handles = taken.map((m) => m.handle);
-        let failed = await deleteFromDlq(handles);
-        if (failed.length > 0) failed = await deleteFromDlq(failed.map((f) => handles[Number(f.id)] ?? ''));
-        result.notDeleted += failed.length;
-        if (failed.length > 0) log.warn({ count: failed.length }, 'redriven messages could not be deleted from the DLQ; a later redrive would send them again');
-        browser.forget(handles);
+        await removeFromDlq(taken.map((m) => m.handle), 'redriven messages');
       }
-      await dropCopies(copies);
+      // Copies whose first is on the source now go; the others are released with the page.
+      const dropped = copies.filter((c) => moved.has(c.key)).map((c) => c.handle);
+      if (dropped.length > 0) result.duplicates += await removeFromDlq(dropped, 'copies of redriven messages');
     }
   } finally {
     await browser.release();
