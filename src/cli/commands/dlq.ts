@@ -78,6 +78,9 @@ function entryJson(e: DeadLetterEntry, preview: number): Record<string, unknown>
   return { ...rest, body: b.note ? null : b.text, bodyTruncated: b.truncated, ...(b.note ? { bodyNote: b.note } : {}), ...(error ? { error } : {}) };
 }
 
+/** The original body's size in bytes, grouped (`1,234`), or `?` when the dead letter does not say. */
+const bodySize = (e: DeadLetterEntry): string => (e.bodyBytes === null ? '?' : formatCount(e.bodyBytes));
+
 /** The text listing's line for a dead letter: no raw body, a masked preview. */
 export function listRow(e: DeadLetterEntry): Record<string, unknown> {
   const b = bodyText(e, PREVIEW_TEXT);
@@ -86,7 +89,7 @@ export function listRow(e: DeadLetterEntry): Record<string, unknown> {
     reason: e.reason ?? '(redrive policy)',
     field: e.field ?? '',
     time: e.time?.replace(/\.\d{3}Z$/, 'Z') ?? '',
-    bytes: typeof e.bodyBytes === 'number' ? formatCount(e.bodyBytes) : '?',
+    bytes: bodySize(e),
     body: e.encoding === 'raw' ? 'raw' : 'encrypted',
     masked: b.note ? `(${b.note.replace(/ \(it may hold.*$/, `; \`dlq show ${e.id} --reveal\``)})` : b.text,
   };
@@ -227,7 +230,7 @@ function print(e: DeadLetterEntry, opts: { reveal?: boolean; json?: boolean }): 
     ['reason', e.reason ?? '(none: moved by the queue\'s redrive policy)'],
     ['field', e.field],
     ['time', e.time],
-    ['body', `${typeof e.bodyBytes === 'number' ? formatCount(e.bodyBytes) : '?'} bytes, ${e.encoding === 'raw' ? 'raw in the DLQ' : `encrypted (${e.encoding}, key version ${e.keyVersion ?? '?'})`}`],
+    ['body', `${bodySize(e)} bytes, ${e.encoding === 'raw' ? 'raw in the DLQ' : `encrypted (${e.encoding}, key version ${e.keyVersion ?? '?'})`}`],
     ['group', e.groupId],
     ['receive count', e.receiveCount],
   ];
