@@ -91,6 +91,20 @@ describe('reversible masking (PII_MASK_MODE=siv), reveal, rekey and report', () 
     expect(hmac.stderr).toContain('HMAC tokens are one-way');
   });
 
+  it('reveal --json pairs each token with its exact value, line breaks and control characters included', async () => {
+    const masker = createMasker(await loadKeyring({ piiKey: key(1) }), 'siv');
+    const values = ['dev\nice-1', 'tab\there', 'bell\u0007', 'quote"back\\slash', 'plain-id'];
+    const tokens = values.map((v) => masker.mask('device_id', v));
+    const r = await runCli(['reveal', '--field', 'device_id', '--json', ...tokens], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.endsWith('\n')).toBe(true);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(1);
+    expect(JSON.parse(r.stdout)).toEqual(tokens.map((token, i) => ({ token, value: values[i] })));
+    // Without --json the line break splits one value over two lines: the pairing --json keeps.
+    const plain = await runCli(['reveal', '--field', 'device_id', ...tokens], env);
+    expect(plain.stdout.trimEnd().split('\n')).toHaveLength(values.length + 1);
+  });
+
   it('report shows the duplicate groups and totals', async () => {
     const r = await runCli(['report', '--limit', '5'], env);
     expect(r.code, r.stderr).toBe(0);
@@ -113,7 +127,9 @@ describe('reversible masking (PII_MASK_MODE=siv), reveal, rekey and report', () 
     const file = join(dir, 'keyring.json');
     writeFileSync(file, keyring, { mode: 0o600 });
     const rotated = { ...env, PII_KEY: undefined, PII_KEYRING_FILE: file } as Record<string, string | undefined>;
-    const [before] = await query<{ masked_ip: string }>(db, 'SELECT masked_ip FROM user_logins ORDER BY user_id LIMIT 1');
+    // One row picked by a user_id no other row has: rekey rewrites every row, so ties in an ORDER BY could pick another row after it.
+    const one = `SELECT masked_ip FROM user_logins WHERE user_id = (SELECT user_id FROM user_logins GROUP BY user_id HAVING count(*) = 1 ORDER BY user_id LIMIT 1)`;
+    const [before] = await query<{ masked_ip: string }>(db, one);
     const old = await runCli(['reveal', '--field', 'ip', before?.masked_ip ?? ''], rotated);
     expect(old.code, old.stderr).toBe(0);
 
@@ -122,7 +138,7 @@ describe('reversible masking (PII_MASK_MODE=siv), reveal, rekey and report', () 
     expect(rk.stdout).toContain('re-encrypted 400 rows to key version 2');
     const [counts] = await query<{ v2: number; total: number }>(db, `SELECT count(*) FILTER (WHERE masked_ip LIKE 's2.%' AND masked_device_id LIKE 's2.%')::int AS v2, count(*)::int AS total FROM user_logins`);
     expect(counts).toEqual({ v2: 400, total: 400 });
-    const [after] = await query<{ masked_ip: string }>(db, 'SELECT masked_ip FROM user_logins ORDER BY user_id LIMIT 1');
+    const [after] = await query<{ masked_ip: string }>(db, one);
     expect((await runCli(['reveal', '--field', 'ip', after?.masked_ip ?? ''], rotated)).stdout).toBe(old.stdout);
     expect((await runCli(['rekey'], rotated)).stdout).toContain('re-encrypted 0 rows');
   });

@@ -40,12 +40,13 @@ export function revealCommand(program: Command): void {
   const cmd = program
     .command('reveal')
     .description(
-      `Decrypt siv tokens back to the original values, one per line, in order. Audited. Tokens from arguments, else stdin (one per line, at most ${formatCount(MAX_REVEAL_TOKENS)}). Each must be exactly as stored: nothing around it.`,
+      `Decrypt siv tokens back to the original values, one per line, in order (--json: exact even for values with line breaks). Audited. Tokens from arguments, else stdin (one per line, at most ${formatCount(MAX_REVEAL_TOKENS)}). Each must be exactly as stored: nothing around it.`,
     )
     .addOption(new Option('--field <field>', 'which column the tokens come from').choices(['ip', 'device_id']).makeOptionMandatory())
+    .option('--json', 'print a JSON array of {"token", "value"} in input order: exact and paired even when a value holds a line break or control characters (values are only trimmed on the way in)')
     .argument('[tokens...]', 'tokens to reveal');
   addSettingOptions(cmd, ['piiKeyFile', 'piiKeyringFile', 'piiContext', 'strictKeyFiles', 'region', 'auditLogFile', 'logLevel']);
-  cmd.action(async (args: string[], opts: { field: PiiField }) => {
+  cmd.action(async (args: string[], opts: { field: PiiField; json?: boolean }) => {
     const config = configFrom(cmd);
     // Audit lines are written whatever LOG_LEVEL says.
     const ctx = createContext(config, process.env, createLogger({ level: 'info' }));
@@ -72,6 +73,6 @@ export function revealCommand(program: Command): void {
       }
     }
     audit(ctx.log, { action: 'reveal', field: opts.field, tokens: tokens.length, outcome: 'ok' }, config.auditLogFile);
-    process.stdout.write(`${out.join('\n')}\n`);
+    process.stdout.write(opts.json ? `${JSON.stringify(tokens.map((token, i) => ({ token, value: out[i] })))}\n` : `${out.join('\n')}\n`);
   });
 }
