@@ -102,7 +102,13 @@ describe('reversible masking (PII_MASK_MODE=siv), reveal, rekey and report', () 
     expect(JSON.parse(r.stdout)).toEqual(tokens.map((token, i) => ({ token, value: values[i] })));
     // Without --json the line break splits one value over two lines: the pairing --json keeps.
     const plain = await runCli(['reveal', '--field', 'device_id', ...tokens], env);
+    expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stdout.trimEnd().split('\n')).toHaveLength(values.length + 1);
+    // …and says so, without the values.
+    expect(plain.stderr).toContain('1 of the 5 values has a line break, so the output has more lines than tokens; --json keeps each value with its token');
+    for (const v of values) expect(plain.stderr).not.toContain(v);
+    const quiet = await runCli(['reveal', '--field', 'device_id', ...tokens.slice(1)], env);
+    expect(quiet.stderr).not.toContain('line break');
   });
 
   it('report shows the duplicate groups and totals', async () => {

@@ -73,6 +73,14 @@ export function revealCommand(program: Command): void {
       }
     }
     audit(ctx.log, { action: 'reveal', field: opts.field, tokens: tokens.length, outcome: 'ok' }, config.auditLogFile);
-    process.stdout.write(opts.json ? `${JSON.stringify(tokens.map((token, i) => ({ token, value: out[i] })))}\n` : `${out.join('\n')}\n`);
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(tokens.map((token, i) => ({ token, value: out[i] })))}\n`);
+      return;
+    }
+    const split = out.filter((v) => /[\r\n]/.test(v)).length;
+    if (split > 0) {
+      process.stderr.write(`login-etl: ${formatCount(split)} of the ${formatCount(out.length)} values ${split === 1 ? 'has' : 'have'} a line break, so the output has more lines than tokens; --json keeps each value with its token\n`);
+    }
+    process.stdout.write(`${out.join('\n')}\n`);
   });
 }
