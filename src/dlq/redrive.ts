@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { sha256Hex } from '../hash.js';
 import { backoffMs, sleep } from '../pipeline/backoff.js';
 import type { SqsClient } from '../source/client.js';
 import { classifySqsError, sqsConfigError, sqsErrorCode } from '../source/errors.js';
@@ -71,7 +71,7 @@ interface Copy {
 
 /** Source message id and a digest of the body: what makes two dead letters copies of one message. */
 const copyKey = (e: DeadLetterEntry): string | undefined =>
-  e.sourceMessageId === null || e.original === undefined ? undefined : `${e.sourceMessageId}\n${createHash('sha256').update(e.original).digest('base64')}`;
+  e.sourceMessageId === null || e.original === undefined ? undefined : `${e.sourceMessageId}\n${sha256Hex(e.original)}`;
 
 /**
  * Moves dead letters back to the source queue: each body decrypted (raw ones as they are), sent with its FIFO

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ConfigError } from '../../config/errors.js';
@@ -9,6 +9,7 @@ import { flatten, isPlainObject } from '../../transform/flatten.js';
 import { createContext, preflightQueueInfo } from '../context.js';
 import { addSettingOptions, configFrom, positiveInt } from '../options.js';
 import { formatCount } from '../../format.js';
+import { sha256Hex } from '../../hash.js';
 
 /**
  * Message bodies from a file, which is one of:
@@ -97,7 +98,7 @@ export function withFifoIds(bodies: readonly string[], o: FifoIdOptions): Outgoi
         );
       }
     }
-    const deduplicationId = o.dedup === 'content' ? createHash('sha256').update(body).digest('hex') : randomUUID();
+    const deduplicationId = o.dedup === 'content' ? sha256Hex(body) : randomUUID();
     return { body, groupId: group as string, deduplicationId };
   });
 }
