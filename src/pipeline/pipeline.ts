@@ -19,6 +19,7 @@ import { createReceivers } from './receiver.js';
 import { createRejects } from './rejects.js';
 import { createCounters, type BlockedGroup, type Item, type Received, type Summary } from './state.js';
 import { createTracker } from './tracker.js';
+import { ephemeralGroupLabel, type GroupLabel } from '../masking/groupLabel.js';
 import { createWatch, startWatchdog, type Waiting } from './watchdog.js';
 
 export type { Summary } from './state.js';
@@ -42,6 +43,8 @@ export interface PipelineOptions {
   queueUrl: string;
   /** The source is a FIFO queue: per-group order from receive to commit (groups.ts), FIFO dead letters. */
   fifo?: boolean;
+  /** How a MessageGroupId is shown in logs, the summary and status (never raw: it may be an ip or device_id); default labels under a random key. */
+  groupLabel?: GroupLabel;
   dlqUrl?: string | undefined;
   /** The DLQ's client, when SQS_DLQ_URL is served at another endpoint or region than the source (default: `sqs`). */
   dlqSqs?: SqsClient | undefined;
@@ -164,7 +167,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     tracker.release(msgs.map((m) => m.handle));
     counters.s.heldBack += msgs.length;
     counters.settledNow();
-    log.info({ count: msgs.length, groupIds: [...new Set(msgs.map((m) => m.group))].slice(0, 10), repeat: 'fifo:held_back' }, 'messages of a blocked group handed back unprocessed: they follow the message left ahead of them');
+    log.info({ count: msgs.length, groupIds: [...new Set(msgs.map((m) => m.group))].slice(0, 10).map(label), repeat: 'fifo:held_back' }, 'messages of a blocked group handed back unprocessed: they follow the message left ahead of them');
     // Latest first: an emulator that puts a returned message at the head of its group then keeps the order.
     const handles = [...msgs].sort((a, b) => b.seq - a.seq).map((m) => m.handle);
     life.track(
@@ -177,6 +180,9 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       })(),
     );
   }
+  const label = o.groupLabel ?? ephemeralGroupLabel();
+  /** The blocked groups as they may be shown: each group id as its label. */
+  const blocked = (): BlockedGroup[] => (order?.blocked() ?? []).map((b) => ({ ...b, groupId: label(b.groupId) }));
   const order: FifoOrder | undefined = o.fifo ? createFifoOrder({ handBack, abandon: life.abandon, ...(o.untilEmpty ? {} : { forgetAfterMs: o.visibilityTimeoutSeconds * 1000 }) }) : undefined;
 
   const inHand = () => tracker.size > 0 || batcher.size > 0 || life.busy > 0;
@@ -222,7 +228,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
         onDrained(depth) {
           counters.s.endOfQueue = true;
           if (order) {
-            counters.s.blockedGroups = order.blocked();
+            counters.s.blockedGroups = blocked();
             if (counters.s.blockedGroups.length > 0) counters.s.blockedMessages = depth.visible;
           }
           log.debug('the queue is drained');
@@ -237,6 +243,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     ...(o.dlqMaxBytes !== undefined ? { dlqMaxBytes: o.dlqMaxBytes } : {}),
     ...(o.encodeDeadLetter ? { encode: o.encodeDeadLetter } : {}),
     fifo: order !== undefined,
+    groupLabel: label,
     log,
     events,
     life,
@@ -252,7 +259,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       if (order && msg.group !== undefined) {
         order.left(msg as Sequenced, reason, why, until);
         log.warn(
-          { groupId: msg.group, messageId: msg.id, reason, why, repeat: 'fifo:blocked' },
+          { groupId: label(msg.group), messageId: msg.id, reason, why, repeat: 'fifo:blocked' },
           'message group blocked: a message stays on the queue ahead of the group\'s later messages, which SQS holds back until it is gone (SQS_DLQ_URL, or the queue\'s redrive policy, moves it)',
         );
       }
@@ -324,9 +331,9 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   return {
     events,
     stop: () => life.stop(),
-    stats: () => ({ ...counters.snapshot(), ...(order && !finished ? { blockedGroups: order.blocked() } : {}), inFlight: tracker.size, sinkUp: sink.up }),
+    stats: () => ({ ...counters.snapshot(), ...(order && !finished ? { blockedGroups: blocked() } : {}), inFlight: tracker.size, sinkUp: sink.up }),
     status: () => {
-      const blocked = order?.blocked() ?? [];
+      const groups = blocked();
       return {
         state: finished ? 'stopped' : life.stopping ? 'stopping' : 'running',
         sink: sink.status(),
@@ -334,8 +341,8 @@ export function createPipeline(o: PipelineOptions): Pipeline {
         inFlight: tracker.size,
         maxInFlight: o.maxInFlight,
         waiting: watchdog.current(),
-        blockedGroups: blocked.slice(0, 10),
-        blockedGroupCount: blocked.length,
+        blockedGroups: groups.slice(0, 10),
+        blockedGroupCount: groups.length,
       };
     },
     async run() {

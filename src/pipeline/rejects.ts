@@ -10,6 +10,7 @@ import type { PipelineEvents } from './events.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Counters, LeftWhy, Received } from './state.js';
 import { formatCount } from '../format.js';
+import type { GroupLabel } from '../masking/groupLabel.js';
 
 const DEFAULT_MAX_AGE_MS = 100;
 
@@ -24,6 +25,8 @@ export interface RejectsOptions {
   dlqMaxBytes?: number;
   /** A FIFO DLQ (the source is FIFO too): dead letters keep their MessageGroupId, get a deduplication id, and go out in order. */
   fifo?: boolean;
+  /** How a MessageGroupId is logged (never raw: it may be an ip or device_id). */
+  groupLabel: GroupLabel;
   /** Builds what is sent for each dead letter (default: the body unchanged). */
   encode?: DeadLetterEncoder;
   log: Logger;
@@ -109,7 +112,7 @@ export function createRejects(o: RejectsOptions): Rejects {
   function count(msg: Received, r: Rejection): void {
     counters.rejected(r.reason);
     events.emit('rejected', r.reason);
-    log.warn({ messageId: msg.id, reason: r.reason, detail: r.detail, ...(msg.group !== undefined ? { groupId: msg.group } : {}), repeat: `reject:${r.reason}` }, 'message rejected');
+    log.warn({ messageId: msg.id, reason: r.reason, detail: r.detail, ...(msg.group !== undefined ? { groupId: o.groupLabel(msg.group) } : {}), repeat: `reject:${r.reason}` }, 'message rejected');
   }
 
   function leave(ps: readonly Pending[], why: LeftWhy): void {

@@ -2,11 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqsClient } from '../../src/source/client.js';
+import { createGroupLabel } from '../../src/masking/groupLabel.js';
 import { deleteMessages, receiveMessages, type Message } from '../../src/source/queue.js';
+import { sendAll } from '../../src/source/send.js';
 import { lastJson, runCli } from '../helpers/cli.js';
 import { depth, fifoQueues, freshDatabase, freshQueues, query, sqsClient, TEST_KEY } from '../helpers/services.js';
 import { tempDir } from '../helpers/tmp.js';
 
+const label = createGroupLabel({ primary: 1, keys: new Map([[1, Buffer.from(TEST_KEY, 'base64')]]) });
 const oneLine = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('login-etl:'));
 
 async function takeAll(sqs: SqsClient, queueUrl: string): Promise<Message[]> {
@@ -51,6 +54,10 @@ describe('FIFO queues from the command line (send, drain)', () => {
     const noFallback = await runCli(['send', '--file', file, '--group-field', 'user_id'], { SQS_QUEUE_URL: queueUrl });
     expect(noFallback.code).toBe(2);
     expect(oneLine(noFallback.stderr)).toEqual(['login-etl: message 4 has no usable user_id for a MessageGroupId (missing, not JSON, or not 1 to 128 letters, digits or ASCII punctuation); add --group-id ID as the group of such messages']);
+    const byDevice = await runCli(['send', '--file', file, '--group-field', 'device_id'], { SQS_QUEUE_URL: queueUrl });
+    expect(byDevice.code).toBe(2);
+    expect(oneLine(byDevice.stderr)).toEqual(['login-etl: --group-field device_id would make each raw device_id a MessageGroupId, which SQS keeps and shows unmasked; group by user_id or another field that is not ip or device_id']);
+    expect(await depth(sqs, queueUrl)).toBe(0);
     const r = await runCli(['send', '--file', file, '--group-field', 'user_id', '--group-id', 'no-user'], { SQS_QUEUE_URL: queueUrl });
     expect(r.code, r.stderr).toBe(0);
     const got = await takeAll(sqs, queueUrl);
@@ -79,6 +86,14 @@ describe('FIFO queues from the command line (send, drain)', () => {
       expect(m.Attributes?.MessageGroupId).toBeTruthy();
       expect(m.Attributes?.MessageDeduplicationId).toBe(m.MessageAttributes?.source_message_id?.StringValue);
     }
+    // `dlq list` shows each group id as its label, never as the sender wrote it.
+    const groups = new Map(dead.map((m) => [m.MessageAttributes?.source_message_id?.StringValue, m.Attributes?.MessageGroupId ?? '']));
+    await sendAll(sqs, dlqUrl ?? '', dead.map((m) => ({ body: m.Body, ...(m.MessageAttributes ? { attributes: m.MessageAttributes } : {}), groupId: m.Attributes?.MessageGroupId ?? '', deduplicationId: `again-${m.MessageId}` })), { inOrder: true });
+    const list = await runCli(['dlq', 'list', '--json'], { SQS_QUEUE_URL: queueUrl, SQS_DLQ_URL: dlqUrl, PII_KEY: TEST_KEY });
+    expect(list.code, list.stderr).toBe(0);
+    const entries = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { sourceMessageId: string; groupId: string });
+    expect(entries.length).toBeGreaterThan(0);
+    for (const e of entries) expect(e.groupId).toBe(label(groups.get(e.sourceMessageId) ?? ''));
   });
 
   it('no DLQ: the drain does not hang; it ends with one line naming the blocked groups and what to do, exit 3, "complete": false', async () => {
@@ -96,17 +111,19 @@ describe('FIFO queues from the command line (send, drain)', () => {
     expect(r.code, r.stderr).toBe(3);
     const s = lastJson<Record<string, unknown>>(r.stdout);
     expect(s).toMatchObject({ complete: false, ended: 'blocked', written: 3, rejected: 1, leftOnQueue: 1, blockedMessages: 2 });
-    expect(s.blockedGroups).toEqual([{ groupId: 'ub', messageId: expect.any(String) as unknown as string, reason: 'missing_field', why: 'no_dlq' }]);
+    expect(s.blockedGroups).toEqual([{ groupId: label('ub'), messageId: expect.any(String) as unknown as string, reason: 'missing_field', why: 'no_dlq' }]);
+    expect(r.stdout + r.stderr).not.toContain('"ub"');
     const warn = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg.startsWith('drain incomplete'));
     expect(warn.map((l) => l.msg)).toEqual([
-      'drain incomplete: 1 message group is blocked: "ub" by a rejected message left on the queue (no SQS_DLQ_URL); about 2 messages wait on the queue behind it. SQS delivers none of a group\'s later messages while such a message is on the queue: set SQS_DLQ_URL to a FIFO dead-letter queue, or give the queue a redrive policy (maxReceiveCount) so that SQS moves such messages; then drain again',
+      `drain incomplete: 1 message group is blocked: "${label('ub')}" by a rejected message left on the queue (no SQS_DLQ_URL); about 2 messages wait on the queue behind it. SQS delivers none of a group\'s later messages while such a message is on the queue: set SQS_DLQ_URL to a FIFO dead-letter queue, or give the queue a redrive policy (maxReceiveCount) so that SQS moves such messages; then drain again`,
     ]);
     const users = await query<{ user_id: string; app_version: number }>(db, `SELECT user_id, app_version FROM user_logins WHERE user_id IN ('ua','ub','uc') ORDER BY user_id`);
     expect(users).toEqual([{ user_id: 'ua', app_version: 1000001 }, { user_id: 'ub', app_version: 1000002 }, { user_id: 'uc', app_version: 1000005 }]);
     // As text: the summary starts with the same line.
     const t = await runCli(['drain'], env);
     expect(t.code).toBe(3);
-    expect(t.stdout.split('\n')[0]).toMatch(/^drain incomplete after [\d.]+ s: 1 message group is blocked: "ub" by a rejected message left on the queue \(no SQS_DLQ_URL\)/);
+    expect(t.stdout.split('\n')[0]).toMatch(/^drain incomplete after [\d.]+ s: 1 message group is blocked: "g1\.[\w-]{16}" by a rejected message left on the queue \(no SQS_DLQ_URL\)/);
+    expect(t.stdout.split('\n')[0]).toContain(label('ub'));
   });
 
   it('a FIFO source with a standard DLQ is refused at start-up in one line, exit 2', async () => {

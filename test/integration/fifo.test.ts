@@ -1,5 +1,6 @@
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGroupLabel } from '../../src/masking/groupLabel.js';
 import { createMasker } from '../../src/masking/masker.js';
 import { createPipeline, type PipelineOptions } from '../../src/pipeline/pipeline.js';
 import type { SqsClient } from '../../src/source/client.js';
@@ -19,7 +20,9 @@ async function takeAll(sqs: SqsClient, queueUrl: string): Promise<Message[]> {
   }
 }
 
-const transform = createTransformer(createMasker({ primary: 1, keys: new Map([[1, Buffer.from(testKey(12), 'base64')]]) }, 'hmac'));
+const keyring = { primary: 1, keys: new Map([[1, Buffer.from(testKey(12), 'base64')]]) };
+const transform = createTransformer(createMasker(keyring, 'hmac'));
+const label = createGroupLabel(keyring);
 
 function capture(): { log: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
@@ -89,7 +92,7 @@ describe('FIFO queues: order, dead letters, blocked groups', () => {
   const env = useServices();
   const base = (sqs: SqsClient, queueUrl: string, over: Partial<PipelineOptions> = {}): PipelineOptions => ({
     sqs, pool: env.pool, transform, log: pino({ level: 'silent' }), queueUrl, fifo: true, receivers: 4, waitTimeSeconds: 0, visibilityTimeoutSeconds: 30,
-    maxInFlight: 1000, batchSize: 3, batchMaxAgeMs: 20, sinkConcurrency: 3, retryBaseMs: 20, retryMaxMs: 200, untilEmpty: true, ...over,
+    maxInFlight: 1000, batchSize: 3, batchMaxAgeMs: 20, sinkConcurrency: 3, retryBaseMs: 20, retryMaxMs: 200, untilEmpty: true, groupLabel: label, ...over,
   });
   let moto: SqsClient;
   beforeAll(async () => {
@@ -139,10 +142,13 @@ describe('FIFO queues: order, dead letters, blocked groups', () => {
     // Not the 30 s visibility timeout of the message left behind: the end-of-queue check sees the blocked group.
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(s).toMatchObject({ endOfQueue: true, written: 14, rejected: 1, leftOnQueue: 1, blockedMessages: 3 });
-    expect(s.blockedGroups).toEqual([{ groupId: 'nb-g1', messageId: expect.any(String) as unknown as string, reason: 'invalid_json', why: 'no_dlq' }]);
+    // Group ids are shown as their labels: the sender may have grouped by a raw ip or device_id.
+    expect(s.blockedGroups).toEqual([{ groupId: label('nb-g1'), messageId: expect.any(String) as unknown as string, reason: 'invalid_json', why: 'no_dlq' }]);
     const written = await query<{ user_id: string }>(env.url, `SELECT user_id FROM user_logins WHERE user_id LIKE 'nb-g1-%' ORDER BY user_id`);
     expect(written.map((r) => r.user_id)).toEqual(['nb-g1-0', 'nb-g1-1']);
-    expect(lines.some((l) => l.repeat === 'fifo:blocked' && l.groupId === 'nb-g1')).toBe(true);
+    expect(lines.some((l) => l.repeat === 'fifo:blocked' && l.groupId === label('nb-g1'))).toBe(true);
+    expect(lines.some((l) => l.repeat === 'reject:invalid_json' && l.groupId === label('nb-g1'))).toBe(true);
+    for (const g of ['nb-g0', 'nb-g1', 'nb-g2']) expect(JSON.stringify(lines)).not.toContain(`"${g}"`);
   });
 
   it('moto, no DLQ: later messages of the group received with the reject are handed back unprocessed, and come back behind it', async () => {
@@ -151,7 +157,7 @@ describe('FIFO queues: order, dead letters, blocked groups', () => {
     const s = await createPipeline(base(moto, queueUrl, { receivers: 1, batchSize: 50, visibilityTimeoutSeconds: 2 })).run();
     expect(s).toMatchObject({ written: 7, rejected: 1 });
     expect(s.heldBack).toBeGreaterThan(0);
-    expect(s.blockedGroups.map((b) => b.groupId)).toEqual(['hb-g0']);
+    expect(s.blockedGroups.map((b) => b.groupId)).toEqual([label('hb-g0')]);
     const g0 = await query<{ user_id: string }>(env.url, `SELECT user_id FROM user_logins WHERE user_id LIKE 'hb-g0-%'`);
     expect(g0.map((r) => r.user_id)).toEqual(['hb-g0-0']);
     // After the visibility timeout the group comes back in order, the reject first: it is rejected again, and
@@ -159,6 +165,6 @@ describe('FIFO queues: order, dead letters, blocked groups', () => {
     await new Promise((r) => setTimeout(r, 2500));
     const again = await createPipeline(base(moto, queueUrl, { receivers: 1, batchSize: 50, visibilityTimeoutSeconds: 2 })).run();
     expect(again).toMatchObject({ written: 0, rejected: 1, heldBack: 4 });
-    expect(again.blockedGroups.map((b) => b.groupId)).toEqual(['hb-g0']);
+    expect(again.blockedGroups.map((b) => b.groupId)).toEqual([label('hb-g0')]);
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readBodies, withFifoIds } from '../../src/cli/commands/send.js';
 import { ConfigError } from '../../src/config/errors.js';
+import { DEFAULT_FIELD_MAP } from '../../src/transform/mapping.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir('send-file-');
@@ -86,5 +87,17 @@ describe('send to a FIFO queue: group and deduplication ids', () => {
       new ConfigError('message 2 has no usable user_id for a MessageGroupId (missing, not JSON, or not 1 to 128 letters, digits or ASCII punctuation); add --group-id ID as the group of such messages'),
     );
     expect(() => withFifoIds([body('u-1')], { groupId: 'two words', dedup: 'message' })).toThrow(/--group-id must be 1 to 128 letters, digits or ASCII punctuation/);
+  });
+
+  it('refuses ip and device_id as the group field, where FIELD_MAP puts them, since SQS keeps group ids unmasked', () => {
+    const e = JSON.stringify(event);
+    expect(() => withFifoIds([e], { groupField: 'ip', dedup: 'message' })).toThrow(
+      new ConfigError('--group-field ip would make each raw ip a MessageGroupId, which SQS keeps and shows unmasked; group by user_id or another field that is not ip or device_id'),
+    );
+    expect(() => withFifoIds([e], { groupField: 'device_id', dedup: 'message' })).toThrow(/raw device_id a MessageGroupId/);
+    const fieldMap = { ...DEFAULT_FIELD_MAP, device_id: 'client.device' };
+    expect(() => withFifoIds([e], { groupField: 'client.device', dedup: 'message', fieldMap })).toThrow(/raw device_id/);
+    // Renamed away, `device_id` is just another field.
+    expect(withFifoIds([e], { groupField: 'device_id', dedup: 'message', fieldMap }).map((m) => m.groupId)).toEqual(['d-1']);
   });
 });

@@ -6,6 +6,7 @@ import { createBodyMasker } from '../../dlq/display.js';
 import { inspect, matches, type DeadLetterEntry } from '../../dlq/inspect.js';
 import { LoginEtlError } from '../../errors.js';
 import { audit } from '../../masking/audit.js';
+import { createGroupLabel, type GroupLabel } from '../../masking/groupLabel.js';
 import { createLogger } from '../../observability/logger.js';
 import { queueDepth } from '../../source/queue.js';
 import { parseFieldMap } from '../../transform/mapping.js';
@@ -71,11 +72,11 @@ function bodyText(e: DeadLetterEntry, max: number): { text: string; truncated: b
   return text.length > max ? { text: `${text.slice(0, max - 1)}…`, truncated: true } : { text, truncated: false };
 }
 
-/** One listing line for `--json` (NDJSON): everything but the original body. */
-function entryJson(e: DeadLetterEntry, preview: number): Record<string, unknown> {
+/** One listing line for `--json` (NDJSON): everything but the original body, the group id as its label. */
+function entryJson(e: DeadLetterEntry, preview: number, label: GroupLabel): Record<string, unknown> {
   const { original: _o, masked: _m, error, ...rest } = e;
   const b = bodyText(e, preview);
-  return { ...rest, body: b.note ? null : b.text, bodyTruncated: b.truncated, ...(b.note ? { bodyNote: b.note } : {}), ...(error ? { error } : {}) };
+  return { ...rest, groupId: e.groupId === null ? null : label(e.groupId), body: b.note ? null : b.text, bodyTruncated: b.truncated, ...(b.note ? { bodyNote: b.note } : {}), ...(error ? { error } : {}) };
 }
 
 /** The original body's size in bytes, grouped (`1,234`), or `?` when the dead letter does not say. */
@@ -146,10 +147,11 @@ function listCommand(dlq: Command): void {
     const ctx = createContext(readingDlq(configFrom(cmd)));
     try {
       await ctx.masker();
+      const label = createGroupLabel(await ctx.keyring(), ctx.config.piiContext);
       const { dlqUrl, visible } = await dlqOf(ctx, 'dlq list');
       const rows: Record<string, unknown>[] = [];
       const { listed, unreadable, interrupted } = await scanDeadLetters(ctx, dlqUrl, opts, (e) => {
-        if (opts.json) process.stdout.write(`${safeJson(entryJson(e, PREVIEW_JSON))}\n`);
+        if (opts.json) process.stdout.write(`${safeJson(entryJson(e, PREVIEW_JSON, label))}\n`);
         else rows.push(listRow(e));
       });
       const more = listed >= opts.max && visible > listed ? `; about ${formatCount(visible - listed)} more in the queue: --max to list more` : '';
@@ -210,16 +212,17 @@ function showCommand(dlq: Command): void {
         throw new DeadLetterError(found.error.failure, `dead letter ${found.id}: ${found.error.message}; nothing was shown`);
       }
       if (opts.reveal) audit(ctx.log, { ...record, outcome: 'ok' }, config.auditLogFile);
-      print(found, opts);
+      // --reveal shows what the sender wrote, the group id too; otherwise the group id's label.
+      print(found, opts, opts.reveal ? (g) => g : createGroupLabel(await ctx.keyring(), config.piiContext));
     } finally {
       await ctx.close();
     }
   });
 }
 
-function print(e: DeadLetterEntry, opts: { reveal?: boolean; json?: boolean }): void {
+function print(e: DeadLetterEntry, opts: { reveal?: boolean; json?: boolean }, label: GroupLabel): void {
   if (opts.json) {
-    const base = entryJson(e, Number.MAX_SAFE_INTEGER);
+    const base = entryJson(e, Number.MAX_SAFE_INTEGER, label);
     const body = opts.reveal ? { body: e.original, revealed: true } : { body: e.masked?.ok ? e.masked.value : null };
     process.stdout.write(`${safeJson({ ...base, ...body, bodyTruncated: false })}\n`);
     return;
@@ -231,7 +234,7 @@ function print(e: DeadLetterEntry, opts: { reveal?: boolean; json?: boolean }): 
     ['field', e.field],
     ['time', e.time],
     ['body', `${bodySize(e)} bytes, ${e.encoding === 'raw' ? 'raw in the DLQ' : `encrypted (${e.encoding}, key version ${e.keyVersion ?? '?'})`}`],
-    ['group', e.groupId],
+    ['group', e.groupId === null ? null : label(e.groupId)],
     ['receive count', e.receiveCount],
   ];
   const head = lines.filter(([, v]) => v !== null && v !== '').map(([k, v]) => `${k.padEnd(16)}${escapeControl(String(v))}`);

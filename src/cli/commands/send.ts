@@ -6,6 +6,8 @@ import { generateEvents } from '../../demo/generate.js';
 import type { OutgoingMessage } from '../../source/queue.js';
 import { MessageTooLargeError, sendAll } from '../../source/send.js';
 import { flatten, isPlainObject } from '../../transform/flatten.js';
+import { DEFAULT_FIELD_MAP, parseFieldMap, type FieldMap } from '../../transform/mapping.js';
+import { PII_FIELDS } from '../../masking/token.js';
 import { createContext, preflightQueueInfo } from '../context.js';
 import { addSettingOptions, configFrom, positiveInt } from '../options.js';
 import { formatCount } from '../../format.js';
@@ -68,6 +70,8 @@ export interface FifoIdOptions {
    * re-sending the same events within SQS's 5-minute window adds nothing, but identical events collapse into one.
    */
   dedup: 'message' | 'content';
+  /** Where the events keep ip and device_id (FIELD_MAP): `groupField` may not be one of them. Default: the flat mapping. */
+  fieldMap?: FieldMap;
 }
 
 /**
@@ -78,6 +82,10 @@ export interface FifoIdOptions {
 export function withFifoIds(bodies: readonly string[], o: FifoIdOptions): OutgoingMessage[] {
   if (o.groupId !== undefined && !GROUP_ID.test(o.groupId)) {
     throw new ConfigError('--group-id must be 1 to 128 letters, digits or ASCII punctuation (what SQS accepts as a MessageGroupId)');
+  }
+  const pii = PII_FIELDS.find((f) => (o.fieldMap ?? DEFAULT_FIELD_MAP)[f] === o.groupField);
+  if (pii) {
+    throw new ConfigError(`--group-field ${o.groupField} would make each raw ${pii} a MessageGroupId, which SQS keeps and shows unmasked; group by user_id or another field that is not ip or device_id`);
   }
   const depth = o.groupField?.split('.').length ?? 0;
   return bodies.map((body, i) => {
@@ -137,7 +145,7 @@ export function sendCommand(program: Command): void {
       if (!queue.fifo && grouped) {
         throw new ConfigError(`${queueUrl} is a standard queue: --group-id and --group-field are for FIFO queues (their names end in .fifo)`);
       }
-      const messages = queue.fifo ? withFifoIds(bodies, { groupId: opts.groupId, groupField: opts.groupField, dedup: opts.dedup }) : bodies.map((body) => ({ body }));
+      const messages = queue.fifo ? withFifoIds(bodies, { groupId: opts.groupId, groupField: opts.groupField, dedup: opts.dedup, fieldMap: parseFieldMap(ctx.config.fieldMap) }) : bodies.map((body) => ({ body }));
       const n = await sendAll(ctx.sqs(), queueUrl, messages, { maxBytes: queue.maxMessageBytes, inOrder: queue.fifo }).catch((err: unknown) => {
         throw err instanceof MessageTooLargeError ? new ConfigError(`${err.message}; nothing was sent`, undefined, { cause: err }) : err;
       });
