@@ -136,7 +136,16 @@ export interface ConsumerQueues {
  * a FIFO dead letter needs a group id a standard queue refuses, and a standard queue's messages have none.
  */
 export function checkQueueTypes(q: ConsumerQueues, queueUrl: string, dlqUrl: string | undefined): void {
-  if (!q.dlq || q.dlq.fifo === q.source.fifo) return;
+  if (!q.dlq) return;
+  const sameUrl = (a: URL, b: URL) => a.host.toLowerCase() === b.host.toLowerCase() && a.pathname.replace(/\/+$/, '') === b.pathname.replace(/\/+$/, '');
+  if ((q.dlq.arn !== undefined && q.dlq.arn === q.source.arn) || (dlqUrl !== undefined && sameUrl(new URL(dlqUrl), new URL(queueUrl)))) {
+    throw new ConfigError(
+      `SQS_DLQ_URL (--dlq-url) ${dlqUrl ?? ''} is the source queue itself: each reject would come back and be rejected again, without end; point SQS_DLQ_URL at another queue, or unset it`,
+      'SQS_DLQ_URL',
+      { code: 'ETL_ERR_SQS_DLQ_IS_SOURCE' },
+    );
+  }
+  if (q.dlq.fifo === q.source.fifo) return;
   const kind = (fifo: boolean) => (fifo ? 'a FIFO queue' : 'a standard queue');
   throw new ConfigError(
     `SQS_DLQ_URL (--dlq-url) ${dlqUrl ?? ''} is ${kind(q.dlq.fifo)} but the source ${queueUrl} is ${kind(q.source.fifo)}: a dead-letter queue must be of the same type as its source (as SQS's redrive policy requires); point SQS_DLQ_URL at ${q.source.fifo ? 'a FIFO queue (its name ends in .fifo)' : 'a standard queue'}`,

@@ -33,8 +33,8 @@ export interface LambdaDeps {
   /** With a DLQ, rejects are sent there and reported as processed; without, they are reported as failures. */
   sqs?: SqsClient;
   dlqUrl?: string | undefined;
-  /** The DLQ's type and MaximumMessageSize (read at cold start); default: standard, 256 KiB. */
-  dlq?: { fifo: boolean; maxMessageBytes: number } | undefined;
+  /** The DLQ's type, MaximumMessageSize and ARN (read at cold start); default: standard, 256 KiB. */
+  dlq?: { fifo: boolean; maxMessageBytes: number; arn?: string | undefined } | undefined;
   /** Builds each dead letter's body and attributes, as the service does (src/dlq/codec.ts: encrypted or raw; default: the body unchanged). */
   encodeDeadLetter?: DeadLetterEncoder | undefined;
   /**
@@ -78,6 +78,10 @@ export function createHandler(d: LambdaDeps): (event: SQSEvent) => Promise<SQSBa
     const fifo = isFifo(event);
     if (hasDlq(d) && (d.dlq?.fifo ?? isFifoQueueUrl(d.dlqUrl)) !== fifo) {
       throw new ConfigError(`SQS_DLQ_URL ${d.dlqUrl} is a ${fifo ? 'standard' : 'FIFO'} queue but the event source is ${fifo ? 'a FIFO' : 'a standard'} queue: a dead-letter queue must be of the same type as its source`, 'SQS_DLQ_URL', { code: 'ETL_ERR_SQS_DLQ_TYPE' });
+    }
+    const dlqArn = d.dlq?.arn;
+    if (hasDlq(d) && dlqArn !== undefined && records.some((r) => r.eventSourceARN === dlqArn)) {
+      throw new ConfigError(`SQS_DLQ_URL ${d.dlqUrl} is the event source queue itself: each reject would come back and be rejected again, without end; point SQS_DLQ_URL at another queue`, 'SQS_DLQ_URL', { code: 'ETL_ERR_SQS_DLQ_IS_SOURCE' });
     }
     const failed = fifo ? await handleFifo(d, parsed) : await handleStandard(d, parsed);
     if (failed.size === records.length && records.length > 0 && d.throwOnFullBatchFailure !== false) {
@@ -212,7 +216,7 @@ async function build(): Promise<(event: SQSEvent) => Promise<SQSBatchResponse>> 
     pool: createPool({ connection, max: 1 }),
     transform: acceptingDeadLetters(createTransformer(createMasker(keyring, config.piiMaskMode, { context: config.piiContext }), parseFieldMap(config.fieldMap)), keyring),
     log,
-    ...(sqs && dlq ? { sqs, dlqUrl: config.dlqUrl, dlq: { fifo: dlq.fifo, maxMessageBytes: dlq.maxMessageBytes }, encodeDeadLetter: createDeadLetterEncoder(keyring, config.dlqBody) } : {}),
+    ...(sqs && dlq ? { sqs, dlqUrl: config.dlqUrl, dlq: { fifo: dlq.fifo, maxMessageBytes: dlq.maxMessageBytes, arn: dlq.arn }, encodeDeadLetter: createDeadLetterEncoder(keyring, config.dlqBody) } : {}),
   });
 }
 

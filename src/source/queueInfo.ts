@@ -10,6 +10,8 @@ export interface QueueInfo extends QueueDepth {
   maxMessageBytes: number;
   /** `ContentBasedDeduplication` (FIFO only): SQS derives a deduplication id from the body when none is given. */
   contentBasedDeduplication: boolean;
+  /** `QueueArn`, when the endpoint reports it: tells two URLs of one queue apart from two queues. */
+  arn?: string | undefined;
   /** The queue's own redrive policy, if it has one: after `maxReceiveCount` receives a message moves to `deadLetterTargetArn`. */
   redrivePolicy?: { maxReceiveCount: number; deadLetterTargetArn: string } | undefined;
 }
@@ -36,7 +38,7 @@ export async function queueInfo(sqs: SqsClient, queueUrl: string, co?: CallOptio
       QueueUrl: queueUrl,
       AttributeNames: [
         'ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed',
-        'FifoQueue', 'MaximumMessageSize', 'ContentBasedDeduplication', 'RedrivePolicy',
+        'FifoQueue', 'MaximumMessageSize', 'ContentBasedDeduplication', 'RedrivePolicy', 'QueueArn',
       ],
     },
     co,
@@ -52,6 +54,7 @@ export async function queueInfo(sqs: SqsClient, queueUrl: string, co?: CallOptio
     // Not reported: assume the smaller, older limit, so that nothing sent can be too large for the queue.
     maxMessageBytes: Number.isInteger(max) && max > 0 ? max : SQS_LEGACY_MAX_BYTES,
     contentBasedDeduplication: a.ContentBasedDeduplication === 'true',
+    arn: a.QueueArn,
     redrivePolicy: redrive(a.RedrivePolicy),
   };
 }

@@ -83,6 +83,18 @@ describe('bad usage and configuration exit 2 with one clear line', () => {
     expect(oneLine(r.stderr)[0]).toContain('does not exist; check SQS_QUEUE_URL');
   });
 
+  it('a DLQ that is the source queue itself is refused at start-up (it would loop without end), by drain and doctor', async () => {
+    const { queueUrl } = await freshQueues(sqsClient());
+    const db = await freshDatabase();
+    expect((await runCli(['init-db'], { DATABASE_URL: db })).code).toBe(0);
+    const env = { PII_KEY: TEST_KEY, DATABASE_URL: db, SQS_QUEUE_URL: queueUrl };
+    const r = await runCli(['drain'], { ...env, SQS_DLQ_URL: queueUrl });
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toEqual([`login-etl: SQS_DLQ_URL (--dlq-url) ${queueUrl} is the source queue itself: each reject would come back and be rejected again, without end; point SQS_DLQ_URL at another queue, or unset it`]);
+    const d = await runCli(['doctor'], { ...env, SQS_DLQ_URL: queueUrl });
+    expect(d.stdout).toMatch(/SQS dead-letter queue\s+FAIL\s+SQS_DLQ_URL \(--dlq-url\) \S+ is the source queue itself/);
+  });
+
   it('an unreachable database is a runtime failure (exit 1), still one line', async () => {
     const { queueUrl } = await freshQueues(sqsClient());
     const r = await runCli(['drain'], { PII_KEY: TEST_KEY, DATABASE_URL: 'postgres://u:sekret@127.0.0.1:1/db', SQS_QUEUE_URL: queueUrl });

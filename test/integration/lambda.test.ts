@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { createHandler, FullBatchFailureError } from '../../src/lambda/handler.js';
 import { createMasker } from '../../src/masking/masker.js';
 import type { SqsClient } from '../../src/source/client.js';
+import { ConfigError } from '../../src/config/errors.js';
 import { receiveMessages, type Message } from '../../src/source/queue.js';
+import { queueInfo } from '../../src/source/queueInfo.js';
 import { sendBodies } from '../../src/source/send.js';
 import { createTransformer } from '../../src/transform/transform.js';
 import { freshQueues, peekAll, query, useServices, validSampleBodies } from '../helpers/services.js';
@@ -70,6 +72,20 @@ describe('Lambda handler (ReportBatchItemFailures)', () => {
     expect(res.batchItemFailures).toEqual([]);
     const dead = await peekAll(env.sqs, dlqUrl);
     expect(dead.map((m) => m.MessageAttributes?.reason?.StringValue)).toEqual(['not_an_object']);
+  });
+
+  it('a DLQ that is the event source queue itself is refused before anything is written or sent', async () => {
+    await query(env.url, 'TRUNCATE user_logins, login_etl_ledger');
+    const { queueUrl } = await freshQueues(env.sqs);
+    await sendBodies(env.sqs, queueUrl, [...(await validSampleBodies()).slice(0, 2), 'not json']);
+    const self = await queueInfo(env.sqs, queueUrl);
+    expect(self.arn).toMatch(/^arn:aws:sqs:/);
+    const handler = createHandler({ pool: env.pool, transform, log, sqs: env.sqs, dlqUrl: queueUrl, dlq: self });
+    const err = await handler(toEvent(await receiveAll(env.sqs, queueUrl, 3), self.arn ?? '')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).code).toBe('ETL_ERR_SQS_DLQ_IS_SOURCE');
+    expect((err as Error).message).toMatch(/is the event source queue itself: each reject would come back/);
+    expect((await query<{ n: number }>(env.url, 'SELECT count(*)::int AS n FROM user_logins'))[0]?.n).toBe(0);
   });
 
   it('Postgres down: every record failed, so it throws FullBatchFailureError (the invocation counts as an error), as Powertools does', async () => {
