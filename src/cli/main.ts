@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { LoginEtlError } from '../errors.js';
 import { exitOnStopSignal, handleStopSignals } from './signals.js';
+import { watchStdout } from './stdout.js';
 
 export const EXIT = { ok: 0, runtime: 1, usage: 2 } as const;
 
@@ -51,6 +52,7 @@ export function usageLine(text: string): string {
  * interrupted drain (consume.ts).
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  watchStdout();
   try {
     const program = await buildProgram(argv[2]);
     // Until a command takes them over, stop signals are only recorded (bin/login-etl.js installs the handlers).

@@ -121,6 +121,18 @@ describe('dead letters without raw PII (DLQ_BODY=encrypted, the default)', () =>
     expect((await sdkReadAll(sdk, dlqUrl)).length).toBe(5);
   });
 
+  it('a reader that leaves early (`dlq list | head`) ends the listing quietly, exit 0, with every dead letter visible again', async () => {
+    for (const args of [['dlq', 'list', '--json'], ['dlq', 'list']]) {
+      const { child, done } = startCli(args, env);
+      // The reader is gone before the first line: every write meets EPIPE.
+      child.stdout?.destroy();
+      const r = await done;
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stderr).not.toMatch(/EPIPE|\n\s+at /);
+      expect((await queueDepth(sqs, dlqUrl)).visible, args.join(' ')).toBe(5);
+    }
+  });
+
   it('dlq show prints one dead letter masked; --reveal prints the original and writes an audit line that holds no value', async () => {
     const listed = ndjson((await runCli(['dlq', 'list', '--json'], env)).stdout);
     const bad = listed.find((e) => e.reason === 'invalid_json');

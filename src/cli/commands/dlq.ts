@@ -15,6 +15,7 @@ import { createContext, preflightQueue, type AppContext } from '../context.js';
 import { escapeControl, safeJson } from '../escape.js';
 import { addSettingOptions, configFrom, DLQ_KEYS, positiveInt, SOURCE_KEYS } from '../options.js';
 import { formatTable } from '../output.js';
+import { stdoutClosed } from '../stdout.js';
 import { handleStopSignals, signalExitCode, type StopSignal } from '../signals.js';
 import { formatCount } from '../../format.js';
 
@@ -115,7 +116,7 @@ export async function scanDeadLetters(
   let unreadable = 0;
   let interrupted: StopSignal | undefined;
   await releasingOnStop(browser, async (signal) => {
-    while (listed < o.max && !signal.aborted) {
+    while (listed < o.max && !signal.aborted && !stdoutClosed.aborted) {
       const page = await browser.next();
       if (page.length === 0) break;
       for (const m of page) {
