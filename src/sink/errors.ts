@@ -150,7 +150,7 @@ export function describePgError(err: unknown, target: PgTarget): string {
     case '42P01':
       return `a table or view is missing at ${where}; run \`login-etl init-db\``;
     case '42501':
-      return `user "${target.user}" lacks a privilege at ${where}; apply sql/roles.sql or use the table owner`;
+      return `user "${target.user}" lacks a privilege at ${where}: sql/roles.sql lets login_etl_writer run drain and run, and login_etl_analyst read (report, analysts), which is NOLOGIN: grant it to a login role (GRANT login_etl_analyst TO <role>); or use the table owner`;
     case '25006':
       return `PostgreSQL at ${where} is read-only (SQLSTATE 25006): a failover to a replica is in progress, or DATABASE_URL names a standby`;
     case '53300':

@@ -33,6 +33,21 @@ describe('least-privilege role (sql/roles.sql)', () => {
     }
     const [n] = await query<{ n: number }>(admin, 'SELECT count(*)::int AS n FROM user_logins');
     expect(n?.n).toBe(30);
+    // What the writer cannot do says which role can, in one line (exit 2).
+    const report = await runCli(['report'], { DATABASE_URL: writer.toString() });
+    expect(report.code).toBe(2);
+    expect(report.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^login-etl: user "login_etl_writer" lacks a privilege at .*login_etl_analyst read \(report, analysts\), which is NOLOGIN: grant it to a login role \(GRANT login_etl_analyst TO <role>\); or use the table owner$/)]);
+    const init = await runCli(['init-db'], { DATABASE_URL: writer.toString() });
+    expect(init.code).toBe(2);
+    expect(init.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^login-etl: init-db: .*user_logins \(owner \w+\).* belong to another role: run init-db as that owner \(sql\/roles.sql runs as the table owner too; the writer role cannot run init-db\)/)]);
+    // …and the way it names works: an analyst login granted login_etl_analyst reads the report.
+    await query(admin, `DROP ROLE IF EXISTS sec_analyst; CREATE ROLE sec_analyst LOGIN PASSWORD 'analyst-pw'; GRANT login_etl_analyst TO sec_analyst`);
+    const analyst = new URL(admin);
+    analyst.username = 'sec_analyst';
+    analyst.password = 'analyst-pw';
+    const ok = await runCli(['report', '--json'], { DATABASE_URL: analyst.toString() });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.stringify(JSON.parse(ok.stdout))).toContain('"logins"');
     sqs.destroy();
   });
 });
