@@ -23,7 +23,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'invalid_value':
       return `must be one of: ${issue.values.map(String).join(', ')}`;
     case 'invalid_union':
-      return 'must be true or false';
+      return 'must be true or false (or 1 or 0, yes or no)';
     default:
       return issue.message;
   }

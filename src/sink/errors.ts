@@ -168,8 +168,9 @@ export function describePgError(err: unknown, target: PgTarget): string {
       if (isTlsRefused(err)) {
         return `PostgreSQL at ${where} does not accept TLS, which this connection uses (${target.tlsReason ?? 'verified TLS for any host that is not loopback'}); enable ssl on the server, or add sslmode=disable to DATABASE_URL on a network you trust`;
       }
+      // A failure of the connection itself, without a SQLSTATE: node-postgres's connect timeout, a dropped connection.
       const msg = err instanceof Error ? err.message : String(err);
-      return `PostgreSQL at ${where}: ${msg}`;
+      return `PostgreSQL at ${where}: ${msg}; is the server up and reachable there? Check DATABASE_URL (host, port, sslmode)`;
     }
     default: {
       const e = err as { message?: string; constraint?: string };

@@ -95,6 +95,21 @@ describe('bad usage and configuration exit 2 with one clear line', () => {
     expect(d.stdout).toMatch(/SQS dead-letter queue\s+FAIL\s+SQS_DLQ_URL \(--dlq-url\) \S+ is the source queue itself/);
   });
 
+  it('a database port that accepts and never answers: one line that says what to check (exit 1)', async () => {
+    const { queueUrl } = await freshQueues(sqsClient());
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const r = await runCli(['drain'], { PII_KEY: TEST_KEY, DATABASE_URL: `postgres://u:sekret@127.0.0.1:${port}/db?sslmode=disable&connect_timeout=1`, SQS_QUEUE_URL: queueUrl });
+      expect(r.code).toBe(1);
+      expect(oneLine(r.stderr)).toEqual([expect.stringMatching(new RegExp(`^login-etl: PostgreSQL at u@127\\.0\\.0\\.1:${port}/db: .+; is the server up and reachable there\\? Check DATABASE_URL \\(host, port, sslmode\\)$`))]);
+      expect(r.stderr).not.toContain('sekret');
+    } finally {
+      silent.close();
+    }
+  });
+
   it('an unreachable database is a runtime failure (exit 1), still one line', async () => {
     const { queueUrl } = await freshQueues(sqsClient());
     const r = await runCli(['drain'], { PII_KEY: TEST_KEY, DATABASE_URL: 'postgres://u:sekret@127.0.0.1:1/db', SQS_QUEUE_URL: queueUrl });

@@ -12,6 +12,13 @@ describe('loadConfig', () => {
     expect(c.dlqUrl).toBeUndefined();
   });
 
+  it('reads yes/no switches as true, false, 1, 0, yes or no, and says so when given anything else', () => {
+    for (const [v, want] of [['true', true], ['1', true], ['yes', true], ['false', false], ['0', false], ['no', false]] as const) {
+      expect(loadConfig({ PII_STRICT_KEY_FILES: v }).strictKeyFiles, v).toBe(want);
+    }
+    expect(() => loadConfig({ PII_STRICT_KEY_FILES: 'TRUE' })).toThrow(new ConfigError('PII_STRICT_KEY_FILES (--strict) must be true or false (or 1 or 0, yes or no)', 'PII_STRICT_KEY_FILES'));
+  });
+
   it('lets flags win over the environment', () => {
     expect(loadConfig({ BATCH_SIZE: '100' }, { batchSize: '7' }).batchSize).toBe(7);
     expect(loadConfig({ AWS_ENDPOINT_URL: 'http://a:1' }).sqsEndpoint).toBe('http://a:1');
