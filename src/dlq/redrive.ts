@@ -104,7 +104,7 @@ export async function redrive(o: RedriveOptions): Promise<RedriveResult> {
   const moved = new Set<string>();
   const skip = (why: string, e: DeadLetterEntry, message: string) => {
     result.skipped[why] = (result.skipped[why] ?? 0) + 1;
-    log.warn({ messageId: e.id, dlqMessageId: e.dlqMessageId, reason: e.reason, failure: why }, `not redriven: ${message}; it stays in the DLQ`);
+    log.warn({ messageId: e.id, dlqMessageId: e.dlqMessageId, reason: e.reason, failure: why, repeat: `redrive:skip:${why}` }, `not redriven: ${message}; it stays in the DLQ`);
   };
 
   /** SendMessageBatch with retries of transient failures; returns the moves the source took. */

@@ -8,6 +8,7 @@ import { redrive } from '../../src/dlq/redrive.js';
 import { createHandler } from '../../src/lambda/handler.js';
 import { loadKeyring } from '../../src/masking/keyring.js';
 import { createMasker } from '../../src/masking/masker.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { createPipeline } from '../../src/pipeline/pipeline.js';
 import type { CallOptions, SqsAction, SqsClient } from '../../src/source/client.js';
 import { createQueue, deleteMessages, queueDepth, receiveMessages, sendMessages } from '../../src/source/queue.js';
@@ -149,6 +150,23 @@ describe('redrive of a reject dead-lettered more than once', () => {
     expect(await depth(env.sqs, dlqUrl)).toBe(0);
     const bodies = (await peekAll(env.sqs, queueUrl)).map((m) => m.Body).sort();
     expect(bodies).toEqual([...new Set(sent)].map((id) => `{"id":"${id}"}`).sort());
+  });
+
+  it('dead letters it cannot decrypt stay, each counted, their warnings summarised once repeated (no line per message)', async () => {
+    const queueUrl = await createQueue(env.sqs, `k-${suffix()}`);
+    const dlqUrl = await createQueue(env.sqs, `k-${suffix()}-dlq`);
+    const encode = createDeadLetterEncoder(keyring, 'encrypted');
+    for (let i = 0; i < 12; i++) await sendMessages(env.sqs, dlqUrl, [encode(`{"id":"w-${i}"}`, { reason: 'missing_field', source_message_id: `w-${i}` }, { sourceMessageId: `w-${i}`, reason: 'missing_field', field: 'ip' })]);
+    const other = createDeadLetterDecoder(await loadKeyring({ piiKey: randomBytes(32).toString('base64') }));
+    const lines: { msg: string; failure?: string; repeated?: number }[] = [];
+    const log = createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(JSON.parse(l) as (typeof lines)[number]) }, repeatWindowMs: 60_000 });
+    const r = await redrive({ sqs: env.sqs, dlqUrl, queueUrl, max: 100, decode: other, log });
+    expect(r).toEqual({ moved: 0, skipped: { auth_failed: 12 }, notDeleted: 0, duplicates: 0 });
+    expect((await queueDepth(env.sqs, dlqUrl)).visible).toBe(12);
+    const notRedriven = lines.filter((l) => l.msg.startsWith('not redriven'));
+    expect(notRedriven.length).toBeLessThan(12);
+    expect(notRedriven[0]).toMatchObject({ failure: 'auth_failed' });
+    log.flush();
   });
 
   it('a copy whose first could not be moved is not deleted: both stay in the DLQ', async () => {
