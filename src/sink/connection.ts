@@ -14,6 +14,8 @@ export interface PgConnection {
   config: pg.ClientConfig;
   target: PgTarget;
   tls: TlsPolicy;
+  /** How long a connection attempt may take: `connect_timeout` in the URL or PGCONNECT_TIMEOUT (seconds, as libpq reads them; 0: no limit), default 10 s. */
+  connectTimeoutMs: number;
   /** Lines to log once at start-up. */
   warnings: string[];
 }
@@ -170,9 +172,22 @@ export function resolveConnection(s: ConnectionSettings, env: Env = process.env,
         return found;
       };
 
-  const config: pg.ClientConfig = { ...rest, ssl: tls.ssl };
+  const { connect_timeout: fromUrl, ...others } = rest as typeof rest & { connect_timeout?: unknown };
+  const connectTimeoutMs = connectTimeout(fromUrl ?? env.PGCONNECT_TIMEOUT, fromUrl !== undefined ? setting : 'PGCONNECT_TIMEOUT');
+  const config: pg.ClientConfig = { ...others, ssl: tls.ssl };
   if (url !== undefined) Object.assign(config, { user, host, port, database: target.database });
-  return { config: withPassword(config, password), target, tls, warnings };
+  return { config: withPassword(config, password), target, tls, connectTimeoutMs, warnings };
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** libpq's connect_timeout: whole seconds, 0 (or less) for no limit, 1 read as 2; unset: 10 s. */
+function connectTimeout(value: unknown, setting: string): number {
+  if (value === undefined || value === null || value === '') return DEFAULT_CONNECT_TIMEOUT_MS;
+  const text = String(value).trim();
+  if (!/^-?\d+$/.test(text)) throw new ConfigError(`${setting}: connect_timeout must be whole seconds (0 for no limit)`, setting, { code: 'ETL_ERR_PG_URL' });
+  const seconds = Number(text);
+  return seconds <= 0 ? 0 : Math.max(seconds, 2) * 1000;
 }
 
 /** A copy of `config` with `extra` and the password as a non-enumerable property (kept out of logs and inspection). */

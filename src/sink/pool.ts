@@ -12,7 +12,7 @@ export function createPool(s: PoolSettings): pg.Pool {
     clientOptions(s.connection, {
       max: s.max,
       application_name: s.applicationName ?? 'login-etl',
-      connectionTimeoutMillis: 10_000,
+      connectionTimeoutMillis: s.connection.connectTimeoutMs,
       idleTimeoutMillis: 30_000,
       // TCP keep-alive: a server host that vanishes (a partition, a crashed node) fails the write in about
       // 20 s (10 s idle, then libuv's 10 probes 1 s apart), and the pipeline retries; without it a write

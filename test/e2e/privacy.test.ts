@@ -126,6 +126,17 @@ describe('reversible masking (PII_MASK_MODE=siv), reveal, rekey and report', () 
     expect(j.byDeviceType).toHaveLength(1);
     const all = await query<{ n: number }>(db, 'SELECT count(DISTINCT device_type)::int AS n FROM user_logins');
     expect(all[0]?.n).toBeGreaterThan(1);
+    // Dates as stored, whatever the time zone (east of UTC a date used to come out a day early); counts as numbers.
+    for (const tz of ['Asia/Tokyo', 'America/Los_Angeles']) {
+      const z = await runCli(['report', '--limit', '1', '--json'], { ...env, TZ: tz });
+      const ip = (JSON.parse(z.stdout) as { sharedIps: Record<string, unknown>[] }).sharedIps[0] ?? {};
+      const [want] = await query<{ first_seen: string; last_seen: string; users: number }>(
+        db, `SELECT first_seen::text, last_seen::text, users::int FROM login_etl_shared_ips WHERE masked_ip = $1`, [ip.masked_ip],
+      );
+      expect(ip, tz).toMatchObject({ first_seen: want?.first_seen, last_seen: want?.last_seen, users: want?.users });
+      expect(typeof ip.logins, tz).toBe('number');
+      expect(want?.first_seen).toMatch(/^\d{4}-\d\d-\d\d$/);
+    }
   });
 
   it('after rotation, old tokens still reveal, and rekey moves every row to the new primary', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { clientOptions, resolveConnection } from '../../src/sink/connection.js';
+import { createPool } from '../../src/sink/pool.js';
 import { decideTls, isLocalHost, type TlsParams } from '../../src/sink/tls.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conn-unit-'));
@@ -57,6 +58,22 @@ describe('database URLs', () => {
     expect(e.message).toContain('%40');
     expect(e.message).not.toMatch(/p@ss|100%|a%zzb|pa#ss|pa\/ss|12\/ss|w%rd|frag/);
     expect(e.setting).toBe('DATABASE_URL');
+  });
+
+  it('reads connect_timeout (the URL, else PGCONNECT_TIMEOUT) as libpq does: seconds, 0 for no limit, at least 2; default 10 s', () => {
+    const ms = (url: string, env: Record<string, string> = {}) => resolveConnection({ databaseUrl: url }, env).connectTimeoutMs;
+    expect(ms('postgres://u@127.0.0.1/db')).toBe(10_000);
+    expect(ms('postgres://u@127.0.0.1/db?connect_timeout=3')).toBe(3_000);
+    expect(ms('postgres://u@127.0.0.1/db?connect_timeout=1')).toBe(2_000);
+    expect(ms('postgres://u@127.0.0.1/db?connect_timeout=0')).toBe(0);
+    expect(ms('postgres://u@127.0.0.1/db', { PGCONNECT_TIMEOUT: '5' })).toBe(5_000);
+    expect(ms('postgres://u@127.0.0.1/db?connect_timeout=4', { PGCONNECT_TIMEOUT: '5' })).toBe(4_000);
+    expect(() => ms('postgres://u@127.0.0.1/db?connect_timeout=soon')).toThrow(new ConfigError('DATABASE_URL: connect_timeout must be whole seconds (0 for no limit)', 'DATABASE_URL', { code: 'ETL_ERR_PG_URL' }));
+    expect(() => ms('postgres://u@127.0.0.1/db', { PGCONNECT_TIMEOUT: '2.5' })).toThrow(/^PGCONNECT_TIMEOUT: connect_timeout must be whole seconds/);
+    // …and the pool uses it.
+    const pool = createPool({ connection: resolveConnection({ databaseUrl: 'postgres://u@127.0.0.1/db?connect_timeout=3' }, {}), max: 1 });
+    expect((pool as unknown as { options: { connectionTimeoutMillis: number } }).options.connectionTimeoutMillis).toBe(3_000);
+    void pool.end();
   });
 
   it('accepts a Unix socket directory in ?host=', () => {

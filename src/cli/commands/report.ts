@@ -28,9 +28,11 @@ export async function buildReport(db: pg.Pool, limit: number): Promise<Report> {
                              FROM user_logins GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $1`, [limit]),
     byLocale: await q(`SELECT coalesce(locale, '(null)') AS locale, pg_catalog.count(*)::int AS logins, pg_catalog.count(DISTINCT user_id)::int AS users
                          FROM user_logins GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $1`, [limit]),
-    sharedIps: await q(`SELECT masked_ip, users, devices, logins, first_seen, last_seen, latest_app_version
+    // Counts as numbers (the views' bigint would come back as strings), dates as the text PostgreSQL holds
+    // (node-postgres would make a date midnight in the process's time zone: a day off east of UTC). Whatever the DateStyle.
+    sharedIps: await q(`SELECT masked_ip, users::int, devices::int, logins::int, pg_catalog.to_char(first_seen, 'YYYY-MM-DD') AS first_seen, pg_catalog.to_char(last_seen, 'YYYY-MM-DD') AS last_seen, latest_app_version
                           FROM login_etl_shared_ips ORDER BY users DESC, logins DESC, masked_ip LIMIT $1`, [limit]),
-    sharedDevices: await q(`SELECT masked_device_id, users, ips, logins, first_seen, last_seen, latest_app_version
+    sharedDevices: await q(`SELECT masked_device_id, users::int, ips::int, logins::int, pg_catalog.to_char(first_seen, 'YYYY-MM-DD') AS first_seen, pg_catalog.to_char(last_seen, 'YYYY-MM-DD') AS last_seen, latest_app_version
                               FROM login_etl_shared_devices ORDER BY users DESC, ips DESC, masked_device_id LIMIT $1`, [limit]),
   };
 }
