@@ -88,7 +88,7 @@ export const SETTINGS = {
   databaseUrl: {
     env: 'DATABASE_URL', flag: '--database-url <url>', default: undefined,
     schema: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
-    doc: `PostgreSQL connection string; percent-encode special characters in the password. Verified TLS (\`verify-full\`) to any host that is not loopback unless \`sslmode=disable\`; \`sslrootcert\` names the CA file (docs/operations.md, TLS). Unset: DATABASE_URL_FILE, else the \`PG*\` variables if any are set, else \`${REFERENCE_DATABASE_URL}\`. A password given with the flag shows in the process list.`,
+    doc: `PostgreSQL connection string; percent-encode special characters in the password. Verified TLS (\`verify-full\`) to any host that is not loopback unless \`sslmode=disable\`; \`sslrootcert\` names the CA file (docs/operations.md, TLS); \`connect_timeout\` (or PGCONNECT_TIMEOUT) bounds each connection attempt, in seconds (default 10). Unset: DATABASE_URL_FILE, else the \`PG*\` variables if any are set, else \`${REFERENCE_DATABASE_URL}\`. A password given with the flag shows in the process list.`,
   },
   databaseUrlFile: {
     env: 'DATABASE_URL_FILE', flag: '--database-url-file <path>', default: undefined, schema: z.string().min(1).optional(),
