@@ -157,8 +157,9 @@ function listCommand(dlq: Command): void {
       });
       const more = listed >= opts.max && visible > listed ? `; about ${formatCount(visible - listed)} more in the queue: --max to list more` : '';
       const fifo = dlqUrl.endsWith('.fifo') ? ' (on a FIFO queue, only the first messages of each group: SQS gives out the rest once those are gone)' : '';
-      const summary = `${interrupted ? `interrupted by ${interrupted}: ` : ''}listed ${formatCount(listed)} dead letter${listed === 1 ? '' : 's'} from ${dlqUrl}${more}${fifo}; none consumed${unreadable ? `; ${unreadable} cannot be read (see the log lines above)` : ''}`;
-      if (opts.json) {
+      const cut = stdoutClosed.aborted ? 'stdout was closed early (e.g. `| head`), so not all of them reached it: ' : '';
+      const summary = `${interrupted ? `interrupted by ${interrupted}: ` : ''}${cut}listed ${formatCount(listed)} dead letter${listed === 1 ? '' : 's'} from ${dlqUrl}${more}${fifo}; none consumed${unreadable ? `; ${unreadable} cannot be read (see the log lines above)` : ''}`;
+      if (opts.json || stdoutClosed.aborted) {
         process.stderr.write(`${escapeControl(summary)}\n`);
       } else {
         if (rows.length > 0) process.stdout.write(`${formatTable(rows, LIST_COLUMNS)}\n`);
