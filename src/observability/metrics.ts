@@ -30,7 +30,7 @@ const packageVersion = (): string => {
  * Prometheus metrics fed by pipeline events. Labels carry codes and reasons only, never values.
  * Process and Node.js metrics keep their standard names (`process_cpu_seconds_total`), as stock dashboards expect.
  */
-export function createMetrics(events: PipelineEvents, o: { registry?: Registry; now?: () => number } = {}): Metrics {
+export function createMetrics(events: PipelineEvents, o: { registry?: Registry; now?: () => number; blockedGroups?: () => number } = {}): Metrics {
   const registry = o.registry ?? new Registry();
   const now = o.now ?? Date.now;
   collectDefaultMetrics({ register: registry });
@@ -57,6 +57,15 @@ export function createMetrics(events: PipelineEvents, o: { registry?: Registry; 
     registers,
     collect() {
       this.set(oldestAge.value());
+    },
+  });
+  const blockedGroups = o.blockedGroups ?? (() => 0);
+  new Gauge({
+    name: 'login_etl_fifo_blocked_groups',
+    help: 'FIFO: message groups held back by a message left on the queue (a reject with no DLQ, or one too large for it).',
+    registers,
+    collect() {
+      this.set(blockedGroups());
     },
   });
   const queueMessages = new Gauge({ name: 'login_etl_queue_messages', help: 'Approximate messages on the source queue, by state (visible, in_flight, delayed).', labelNames: ['state'], registers });

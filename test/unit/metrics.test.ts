@@ -21,6 +21,15 @@ describe('metrics', () => {
     expect(r.code).toBe(0);
   });
 
+  it('report blocked FIFO groups as a count read at each scrape (0 without a pipeline), never a group id', async () => {
+    let n = 0;
+    const { registry } = createMetrics(createPipelineEvents(), { blockedGroups: () => n });
+    expect(await registry.metrics()).toContain('login_etl_fifo_blocked_groups 0\n');
+    n = 3;
+    expect(await registry.metrics()).toContain('login_etl_fifo_blocked_groups 3\n');
+    expect(await createMetrics(createPipelineEvents()).registry.metrics()).toContain('login_etl_fifo_blocked_groups 0\n');
+  });
+
   it('count pipeline events: dead letters, rejects by reason, batches, lag', async () => {
     const events = createPipelineEvents();
     let t = 1_000_000;

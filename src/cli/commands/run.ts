@@ -33,8 +33,8 @@ export function runCommand(program: Command): void {
     const ctx = createContext(configFrom(cmd));
     const { config: c, log } = ctx;
     const events = createPipelineEvents();
-    const { registry, queueMessages } = createMetrics(events);
     let pipeline: Pipeline | undefined;
+    const { registry, queueMessages } = createMetrics(events, { blockedGroups: () => pipeline?.status().blockedGroupCount ?? 0 });
     const refreshDepth = async () => {
       const d = await queueDepth(ctx.sqs(), c.queueUrl);
       queueMessages.set({ state: 'visible' }, d.visible);
