@@ -5,7 +5,6 @@ import { emptySummary } from '../pipeline/state.js';
 import { flushRepeats } from '../observability/repeat.js';
 import { parseFieldMap } from '../transform/mapping.js';
 import { createTransformer } from '../transform/transform.js';
-import { createGroupLabel } from '../masking/groupLabel.js';
 import { pgFailureToError, sqlState } from '../sink/errors.js';
 import { preflightConsumer, type AppContext } from './context.js';
 import { handleStopSignals, signalExitCode, type StopSignal } from './signals.js';
@@ -145,7 +144,7 @@ export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Outco
       ...(o.events ? { events: o.events } : {}),
       queueUrl: c.queueUrl,
       fifo: queues.source.fifo,
-      groupLabel: createGroupLabel(keyring, c.piiContext),
+      groupLabel: await ctx.groupLabel(),
       dlqUrl: c.dlqUrl,
       dlqSqs: ctx.dlqSqs(),
       encodeDeadLetter: c.dlqUrl ? createDeadLetterEncoder(keyring, c.dlqBody) : undefined,

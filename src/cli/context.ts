@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config/errors.js';
 import type { Config, Env } from '../config/load.js';
 import { loadKeyring, type Keyring } from '../masking/keyring.js';
+import { createGroupLabel, type GroupLabel } from '../masking/groupLabel.js';
 import { createMasker, type Masker } from '../masking/masker.js';
 import { createLogger } from '../observability/logger.js';
 import { resolveConnection, type PgConnection } from '../sink/connection.js';
@@ -23,6 +24,8 @@ export interface AppContext {
   /** Loaded once, on first use; a KMS keyring is unwrapped then (one kms:Decrypt per version). */
   keyring(): Promise<Keyring>;
   masker(): Promise<Masker>;
+  /** How FIFO group ids are shown (masking/groupLabel.ts): keyed by the keyring and PII_CONTEXT, as tokens are. */
+  groupLabel(): Promise<GroupLabel>;
   sqs(): SqsClient;
   /** The DLQ's client: the source's, unless SQS_DLQ_URL resolves to another endpoint or region. */
   dlqSqs(): SqsClient;
@@ -36,6 +39,7 @@ export interface AppContext {
 export function createContext(config: Config, env: Env = process.env, log = createLogger({ level: config.logLevel })): AppContext {
   let keyring: Promise<Keyring> | undefined;
   let masker: Promise<Masker> | undefined;
+  let groupLabel: Promise<GroupLabel> | undefined;
   let sqs: SqsClient | undefined;
   let dlqSqs: SqsClient | undefined;
   let pool: pg.Pool | undefined;
@@ -63,6 +67,9 @@ export function createContext(config: Config, env: Env = process.env, log = crea
     keyring: () => (keyring ??= loadKeyring(config, { warn: (msg) => log.warn(msg), env })),
     masker() {
       return (masker ??= this.keyring().then((k) => createMasker(k, config.piiMaskMode, { context: config.piiContext })));
+    },
+    groupLabel() {
+      return (groupLabel ??= this.keyring().then((k) => createGroupLabel(k, config.piiContext)));
     },
     // Long polls hold a connection each: one per receiver, plus room for deletes, heartbeat and DLQ sends.
     sqs: () => (sqs ??= createSqsClient(config, env, { connections: config.receivers + 16, timeoutMs: config.sqsTimeoutMs, log })),
@@ -132,8 +139,9 @@ export interface ConsumerQueues {
 }
 
 /**
- * A FIFO source needs a FIFO DLQ and a standard source a standard one, as SQS's own redrive policy requires:
- * a FIFO dead letter needs a group id a standard queue refuses, and a standard queue's messages have none.
+ * The DLQ must be another queue than the source (each reject would come back and be rejected again), and of
+ * its type, as SQS's own redrive policy requires: a FIFO dead letter needs a group id a standard queue refuses,
+ * and a standard queue's messages have none.
  */
 export function checkQueueTypes(q: ConsumerQueues, queueUrl: string, dlqUrl: string | undefined): void {
   if (!q.dlq) return;

@@ -6,7 +6,7 @@ import { createBodyMasker } from '../../dlq/display.js';
 import { inspect, matches, type DeadLetterEntry } from '../../dlq/inspect.js';
 import { LoginEtlError } from '../../errors.js';
 import { audit } from '../../masking/audit.js';
-import { createGroupLabel, type GroupLabel } from '../../masking/groupLabel.js';
+import type { GroupLabel } from '../../masking/groupLabel.js';
 import { createLogger } from '../../observability/logger.js';
 import { queueDepth } from '../../source/queue.js';
 import { parseFieldMap } from '../../transform/mapping.js';
@@ -148,7 +148,7 @@ function listCommand(dlq: Command): void {
     const ctx = createContext(readingDlq(configFrom(cmd)));
     try {
       await ctx.masker();
-      const label = createGroupLabel(await ctx.keyring(), ctx.config.piiContext);
+      const label = await ctx.groupLabel();
       const { dlqUrl, visible } = await dlqOf(ctx, 'dlq list');
       const rows: Record<string, unknown>[] = [];
       const { listed, unreadable, interrupted } = await scanDeadLetters(ctx, dlqUrl, opts, (e) => {
@@ -215,7 +215,7 @@ function showCommand(dlq: Command): void {
       }
       if (opts.reveal) audit(ctx.log, { ...record, outcome: 'ok' }, config.auditLogFile);
       // --reveal shows what the sender wrote, the group id too; otherwise the group id's label.
-      print(found, opts, opts.reveal ? (g) => g : createGroupLabel(await ctx.keyring(), config.piiContext));
+      print(found, opts, opts.reveal ? (g) => g : await ctx.groupLabel());
     } finally {
       await ctx.close();
     }
