@@ -31,7 +31,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 /**
  * Validates flags (which win) and environment variables against SETTINGS and applies defaults.
- * Throws a ConfigError naming the first bad setting; values are never echoed, so secrets stay out of errors.
+ * Throws a ConfigError naming the first bad setting; values are never echoed, so secrets stay out of errors
+ * (the batch bounds below excepted: two counts).
  */
 export function loadConfig(env: Env = process.env, flags: Flags = {}): Config {
   const out: Record<string, unknown> = {};
@@ -47,5 +48,20 @@ export function loadConfig(env: Env = process.env, flags: Flags = {}): Config {
     }
     out[key] = parsed.data;
   }
-  return out as Config;
+  const config = out as Config;
+  checkBatchFits(config, (key) => sourceName(SETTINGS[key], flags[key] !== undefined));
+  return config;
+}
+
+/**
+ * A batch fills only from messages received and not yet deleted, which MAX_IN_FLIGHT bounds. Past half of it,
+ * the next batch cannot fill while one is written; at MAX_IN_FLIGHT none ever fills, and each waits out
+ * BATCH_MAX_AGE_MS (50,000 messages: 12 s against 4–5 s, README "Delivery guarantees").
+ */
+function checkBatchFits(c: Config, name: (key: SettingKey) => string): void {
+  if (c.batchSize * 2 <= c.maxInFlight) return;
+  throw new ConfigError(
+    `${name('batchSize')} is ${c.batchSize} but ${name('maxInFlight')} is ${c.maxInFlight}: BATCH_SIZE may be at most half of MAX_IN_FLIGHT, because a batch fills only from messages received and not yet deleted, and the next one must fill while one is written; lower BATCH_SIZE (default ${SETTINGS.batchSize.default}) or raise MAX_IN_FLIGHT to at least ${c.batchSize * 2}`,
+    SETTINGS.batchSize.env,
+  );
 }

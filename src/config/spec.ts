@@ -63,7 +63,7 @@ export const SETTINGS = {
   },
   batchSize: {
     env: 'BATCH_SIZE', flag: '--batch-size <n>', default: 250, schema: int(1, 10000),
-    doc: 'Rows per Postgres transaction; a batch flushes when it is this full…',
+    doc: 'Rows per Postgres transaction, at most half of MAX_IN_FLIGHT; a batch flushes when it is this full…',
   },
   batchMaxAgeMs: {
     env: 'BATCH_MAX_AGE_MS', flag: '--batch-max-age <ms>', default: 200, schema: int(1, 60000),
