@@ -5,11 +5,17 @@ import { formatCount } from '../format.js';
 
 const attributeOf = (flag: string): string => new Option(flag).attributeName();
 
+/** The settings each command has flags for: only those are read back as settings (rekey's own `--batch-size` is not BATCH_SIZE). */
+const settingFlags = new WeakMap<Command, Set<SettingKey>>();
+
 /** Adds the CLI flags of the given settings to a command; help shows each one's variable and default. */
 export function addSettingOptions(cmd: Command, keys: readonly SettingKey[]): Command {
+  const added = settingFlags.get(cmd) ?? new Set<SettingKey>();
+  settingFlags.set(cmd, added);
   for (const key of keys) {
     const s: Setting = SETTINGS[key];
     if (!s.flag) continue;
+    added.add(key);
     const shown = s.secret || s.default === undefined ? '' : `; default ${JSON.stringify(s.default)}`;
     const envs = [s.env, ...(s.alsoEnv ?? [])].join(' or ');
     cmd.addOption(new Option(s.flag, `${s.doc.replace(/`/g, '')} [env ${envs}${shown}]`));
@@ -30,8 +36,10 @@ export const positiveInt = (max = Number.MAX_SAFE_INTEGER) => (v: string): numbe
 export function configFrom(cmd: Command, env: Env = process.env): Config {
   const opts = cmd.optsWithGlobals<Record<string, unknown>>();
   const flags: Partial<Record<SettingKey, unknown>> = {};
+  const own = new Set<SettingKey>();
+  for (let c: Command | null = cmd; c; c = c.parent) for (const k of settingFlags.get(c) ?? []) own.add(k);
   for (const [key, s] of Object.entries(SETTINGS) as [SettingKey, Setting][]) {
-    if (!s.flag) continue;
+    if (!s.flag || !own.has(key)) continue;
     const v = opts[attributeOf(s.flag)];
     if (v !== undefined) flags[key] = v;
   }

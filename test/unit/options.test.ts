@@ -1,0 +1,25 @@
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { addSettingOptions, configFrom } from '../../src/cli/options.js';
+
+const parsed = (cmd: Command, args: string[]): Command => cmd.exitOverride().parse(args, { from: 'user' });
+
+describe('configFrom', () => {
+  it('reads a setting flag the command declared, the flag winning over the environment', () => {
+    const cmd = parsed(addSettingOptions(new Command('drain'), ['batchSize', 'maxInFlight']), ['--batch-size', '40']);
+    expect(configFrom(cmd, { BATCH_SIZE: '30' }).batchSize).toBe(40);
+  });
+
+  it("does not read a command's own option as the setting that shares its flag", () => {
+    // rekey's --batch-size counts rows per rekey transaction: it is not BATCH_SIZE, whose bounds it would fail.
+    const cmd = parsed(addSettingOptions(new Command('rekey').option('--batch-size <n>', 'rows per transaction'), ['databaseUrl']), ['--batch-size', '20000']);
+    expect(configFrom(cmd, {}).batchSize).toBe(250);
+  });
+
+  it("reads the settings a parent command declared, for its subcommands", () => {
+    const parent = addSettingOptions(new Command('dlq'), ['dlqUrl']);
+    const child = parent.command('list').action(() => undefined);
+    parsed(parent, ['--dlq-url', 'http://127.0.0.1:1/000000000000/dead', 'list']);
+    expect(configFrom(child, {}).dlqUrl).toBe('http://127.0.0.1:1/000000000000/dead');
+  });
+});
