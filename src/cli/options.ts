@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { loadConfig, type Config, type Env } from '../config/load.js';
+import { checkBatchFits, loadConfig, type Config, type Env } from '../config/load.js';
 import { SETTINGS, type Setting, type SettingKey } from '../config/spec.js';
 import { formatCount } from '../format.js';
 
@@ -43,7 +43,9 @@ export function configFrom(cmd: Command, env: Env = process.env): Config {
     const v = opts[attributeOf(s.flag)];
     if (v !== undefined) flags[key] = v;
   }
-  return loadConfig(env, flags);
+  const config = loadConfig(env, flags);
+  if (own.has('batchSize') && own.has('maxInFlight')) checkBatchFits(config, flags);
+  return config;
 }
 
 export const SOURCE_KEYS: readonly SettingKey[] = ['queueUrl', 'dlqUrl', 'sqsEndpoint', 'region', 'sqsTimeoutMs'];

@@ -31,8 +31,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 /**
  * Validates flags (which win) and environment variables against SETTINGS and applies defaults.
- * Throws a ConfigError naming the first bad setting; values are never echoed, so secrets stay out of errors
- * (the batch bounds below excepted: two counts).
+ * Throws a ConfigError naming the first bad setting; values are never echoed, so secrets stay out of errors.
  */
 export function loadConfig(env: Env = process.env, flags: Flags = {}): Config {
   const out: Record<string, unknown> = {};
@@ -48,18 +47,18 @@ export function loadConfig(env: Env = process.env, flags: Flags = {}): Config {
     }
     out[key] = parsed.data;
   }
-  const config = out as Config;
-  checkBatchFits(config, (key) => sourceName(SETTINGS[key], flags[key] !== undefined));
-  return config;
+  return out as Config;
 }
 
 /**
  * A batch fills only from messages received and not yet deleted, which MAX_IN_FLIGHT bounds. Past half of it,
  * the next batch cannot fill while one is written; at MAX_IN_FLIGHT none ever fills, and each waits out
- * BATCH_MAX_AGE_MS (50,000 messages: 12 s against 4–5 s, README "Delivery guarantees").
+ * BATCH_MAX_AGE_MS (50,000 messages: 12 s against 4–5 s, README "Delivery guarantees"). Checked only for the
+ * commands that batch (their flags include both), so a shared environment does not stop `dlq list` or `rekey`.
  */
-function checkBatchFits(c: Config, name: (key: SettingKey) => string): void {
+export function checkBatchFits(c: Config, flags: Flags = {}): void {
   if (c.batchSize * 2 <= c.maxInFlight) return;
+  const name = (key: SettingKey) => sourceName(SETTINGS[key], flags[key] !== undefined);
   throw new ConfigError(
     `${name('batchSize')} is ${c.batchSize} but ${name('maxInFlight')} is ${c.maxInFlight}: BATCH_SIZE may be at most half of MAX_IN_FLIGHT, because a batch fills only from messages received and not yet deleted, and the next one must fill while one is written; lower BATCH_SIZE (default ${SETTINGS.batchSize.default}) or raise MAX_IN_FLIGHT to at least ${c.batchSize * 2}`,
     SETTINGS.batchSize.env,

@@ -37,6 +37,16 @@ describe('bad usage and configuration exit 2 with one clear line', () => {
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toEqual([`login-etl: option '--limit <n>' argument '${bad}' is invalid. must be a whole number from 1 to 1,000; run with --help for usage`]);
     }
+    for (const bad of ['0', 'abc', '2.5', '-5', '1e9']) {
+      const r = await runCli(['rekey', '--batch-size', bad], {});
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([`login-etl: option '--batch-size <n>' argument '${bad}' is invalid. must be a whole number from 1 to 100,000; run with --help for usage`]);
+    }
+    // BATCH_SIZE is the pipeline's, checked against MAX_IN_FLIGHT only where messages are batched.
+    const shared = { PII_KEY: TEST_KEY, BATCH_SIZE: '800' };
+    expect(oneLine((await runCli(['drain'], shared)).stderr)).toEqual([expect.stringContaining('BATCH_SIZE (--batch-size) is 800 but MAX_IN_FLIGHT (--max-in-flight) is 1000')]);
+    const report = await runCli(['report', '--database-url', 'postgres://u@127.0.0.1:1/x'], shared);
+    expect(report.stderr).not.toContain('BATCH_SIZE');
     const help = await runCli(['redrive', '--help'], {});
     expect(help.stdout).toMatch(/--max <n>\s+move at most this many \(default: all\)/);
   });

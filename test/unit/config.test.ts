@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
-import { loadConfig } from '../../src/config/load.js';
+import { checkBatchFits, loadConfig } from '../../src/config/load.js';
 import { REFERENCE_QUEUE_URL } from '../../src/config/spec.js';
 import { resolveSqsEndpoint } from '../../src/source/client.js';
 import { resolveConnection } from '../../src/sink/connection.js';
@@ -37,15 +37,16 @@ describe('loadConfig', () => {
   });
 
   it('refuses a BATCH_SIZE over half of MAX_IN_FLIGHT, which no batch could fill while another is written', () => {
-    expect(loadConfig({ BATCH_SIZE: '500' }).batchSize).toBe(500);
-    expect(loadConfig({ BATCH_SIZE: '1000', MAX_IN_FLIGHT: '2000' }).batchSize).toBe(1000);
-    expect(() => loadConfig({ BATCH_SIZE: '501' })).toThrow(
+    expect(() => checkBatchFits(loadConfig({ BATCH_SIZE: '500' }))).not.toThrow();
+    expect(() => checkBatchFits(loadConfig({ BATCH_SIZE: '1000', MAX_IN_FLIGHT: '2000' }))).not.toThrow();
+    expect(() => checkBatchFits(loadConfig({ BATCH_SIZE: '501' }))).toThrow(
       new ConfigError(
         'BATCH_SIZE (--batch-size) is 501 but MAX_IN_FLIGHT (--max-in-flight) is 1000: BATCH_SIZE may be at most half of MAX_IN_FLIGHT, because a batch fills only from messages received and not yet deleted, and the next one must fill while one is written; lower BATCH_SIZE (default 250) or raise MAX_IN_FLIGHT to at least 1002',
         'BATCH_SIZE',
       ),
     );
-    expect(() => loadConfig({}, { batchSize: '300', maxInFlight: '500' })).toThrow('--batch-size is 300 but --max-in-flight is 500: ');
+    const flags = { batchSize: '300', maxInFlight: '500' };
+    expect(() => checkBatchFits(loadConfig({}, flags), flags)).toThrow('--batch-size is 300 but --max-in-flight is 500: ');
   });
 
   it('names the flag when the flag was wrong, and never echoes a secret value', () => {

@@ -16,6 +16,13 @@ describe('configFrom', () => {
     expect(configFrom(cmd, {}).batchSize).toBe(250);
   });
 
+  it('checks BATCH_SIZE against MAX_IN_FLIGHT only for a command that batches', () => {
+    const drain = parsed(addSettingOptions(new Command('drain'), ['batchSize', 'maxInFlight']), []);
+    expect(() => configFrom(drain, { BATCH_SIZE: '501' })).toThrow('BATCH_SIZE (--batch-size) is 501 but MAX_IN_FLIGHT (--max-in-flight) is 1000: ');
+    const report = parsed(addSettingOptions(new Command('report'), ['databaseUrl']), []);
+    expect(configFrom(report, { BATCH_SIZE: '501' }).batchSize).toBe(501);
+  });
+
   it("reads the settings a parent command declared, for its subcommands", () => {
     const parent = addSettingOptions(new Command('dlq'), ['dlqUrl']);
     const child = parent.command('list').action(() => undefined);

@@ -6,7 +6,7 @@ import { pgFailureToError } from '../../sink/errors.js';
 import { MAX_SKIPPED_ROWS, rekeyTable, type SkippedRow } from '../../sink/rekey.js';
 import { LoginEtlError } from '../../errors.js';
 import { createContext } from '../context.js';
-import { addSettingOptions, configFrom, SINK_KEYS } from '../options.js';
+import { addSettingOptions, configFrom, positiveInt, SINK_KEYS } from '../options.js';
 
 /** `auth_failed 2, unknown_version 1 (v3)`: why rows were skipped, with the versions their tokens name. */
 function reasons(skipped: SkippedRow[]): string {
@@ -28,7 +28,7 @@ export function rekeyCommand(program: Command): void {
       'Re-encrypt siv tokens in user_logins from older key versions to the primary. Batched, resumable, safe while the ETL runs. ' +
         'Rows whose tokens do not decrypt are left as they are, counted and reported; it then exits 1.',
     )
-    .option('--batch-size <n>', 'rows per transaction', (v) => Math.max(1, Number.parseInt(v, 10) || 1000), 1000);
+    .option('--batch-size <n>', 'rows per rekey transaction (1 to 100,000; not BATCH_SIZE)', positiveInt(100_000), 1000);
   addSettingOptions(cmd, [...SINK_KEYS, 'piiKeyFile', 'piiKeyringFile', 'piiContext', 'strictKeyFiles', 'region', 'auditLogFile', 'logLevel']);
   cmd.action(async (opts: { batchSize: number }) => {
     const ctx = createContext(configFrom(cmd), process.env, createLogger({ level: 'info' }));
