@@ -304,7 +304,13 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     ...(endOfQueue ? { select: endOfQueue.fresh } : {}),
     ...(order ? { systemAttributes: ['SentTimestamp', 'MessageGroupId', 'SequenceNumber'] } : {}),
     onMessages: createIntake({ transform: o.transform, events, counters, batcher, rejects, fifo: order ? { order, handBack } : undefined }),
-    onEmpty: (wholeQueue) => endOfQueue?.afterEmptyReceive(wholeQueue) ?? Promise.resolve(),
+    onEmpty: (wholeQueue) => {
+      if (!endOfQueue) return Promise.resolve();
+      // drain: this receive found nothing, so the open batch and dead letters go now, not after BATCH_MAX_AGE_MS.
+      batcher.flush();
+      rejects.flush();
+      return endOfQueue.afterEmptyReceive(wholeQueue);
+    },
     ...(endOfQueue && o.sqs.singleServer ? { settling } : {}),
   });
   life.onStop(() => batcher.flush());

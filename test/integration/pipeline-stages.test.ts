@@ -50,6 +50,16 @@ describe('pipeline stages against fauxqs and PostgreSQL', () => {
     expect(await rowCounts(env.url, 'bound')).toEqual({ total: 600, distinct: 600 });
   });
 
+  it('drain hands on a part-filled batch and its dead letters once a receive finds the queue empty, not after BATCH_MAX_AGE_MS', async () => {
+    const { queueUrl, dlqUrl } = await freshQueues(env.sqs);
+    await sendBodies(env.sqs, queueUrl, [...uniqueBodies(25, 'partial'), 'not json']);
+    // An age of ten minutes: before, the drain waited it out for the last batch, and this test timed out.
+    const s = await createPipeline(base(queueUrl, { dlqUrl, batchSize: 500, batchMaxAgeMs: 600_000 })).run();
+    expect(s).toMatchObject({ received: 26, written: 25, rejected: 1, deadLettered: 1 });
+    expect(await rowCounts(env.url, 'partial')).toEqual({ total: 25, distinct: 25 });
+    expect(await depth(env.sqs, queueUrl)).toBe(0);
+  }, 30_000);
+
   it('a body corrupted on the way is not written and not dead-lettered: it stays on the queue and a later drain writes it', async () => {
     const { queueUrl, dlqUrl } = await freshQueues(env.sqs);
     await sendBodies(env.sqs, queueUrl, uniqueBodies(20, 'md5'));
