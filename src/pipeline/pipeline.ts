@@ -181,9 +181,9 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     );
   }
   const label = o.groupLabel ?? ephemeralGroupLabel();
+  const order: FifoOrder | undefined = o.fifo ? createFifoOrder({ handBack, abandon: life.abandon, ...(o.untilEmpty ? {} : { forgetAfterMs: o.visibilityTimeoutSeconds * 1000 }) }) : undefined;
   /** The blocked groups as they may be shown: each group id as its label. */
   const blocked = (): BlockedGroup[] => (order?.blocked() ?? []).map((b) => ({ ...b, groupId: label(b.groupId) }));
-  const order: FifoOrder | undefined = o.fifo ? createFifoOrder({ handBack, abandon: life.abandon, ...(o.untilEmpty ? {} : { forgetAfterMs: o.visibilityTimeoutSeconds * 1000 }) }) : undefined;
 
   const inHand = () => tracker.size > 0 || batcher.size > 0 || life.busy > 0;
 
@@ -288,6 +288,11 @@ export function createPipeline(o: PipelineOptions): Pipeline {
   });
   const onBatch = order ? (items: Item[]) => life.track(order.commit(items as (Item & Sequenced)[], committer.commit)) : (items: Item[]) => life.track(committer.commit(items));
   const batcher = createBatcher<Item>({ maxSize: o.batchSize, maxAgeMs: o.batchMaxAgeMs, onBatch });
+  /** Hands on what waits to be grouped: the open batch, and the dead letters waiting to share a send. */
+  const handOn = () => {
+    batcher.flush();
+    rejects.flush();
+  };
   const receivers = createReceivers({
     sqs,
     queueUrl: o.queueUrl,
@@ -307,8 +312,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     onEmpty: (wholeQueue) => {
       if (!endOfQueue) return Promise.resolve();
       // drain: this receive found nothing, so the open batch and dead letters go now, not after BATCH_MAX_AGE_MS.
-      batcher.flush();
-      rejects.flush();
+      handOn();
       return endOfQueue.afterEmptyReceive(wholeQueue);
     },
     ...(endOfQueue && o.sqs.singleServer ? { settling } : {}),
@@ -359,8 +363,7 @@ export function createPipeline(o: PipelineOptions): Pipeline {
         await probing;
         // What is still in hand: the open batch, pending dead letters, and the writes and sends they start.
         for (;;) {
-          batcher.flush();
-          rejects.flush();
+          handOn();
           if (life.busy === 0) break;
           await life.settled();
         }
