@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { checkBatchFits, loadConfig, type Config, type Env } from '../config/load.js';
-import { SETTINGS, type Setting, type SettingKey } from '../config/spec.js';
+import { rangeText, SETTINGS, type Setting, type SettingKey } from '../config/spec.js';
 import { formatCount } from '../format.js';
 
 const attributeOf = (flag: string): string => new Option(flag).attributeName();
@@ -17,8 +17,9 @@ export function addSettingOptions(cmd: Command, keys: readonly SettingKey[]): Co
     if (!s.flag) continue;
     added.add(key);
     const shown = s.secret || s.default === undefined ? '' : `; default ${JSON.stringify(s.default)}`;
+    const range = rangeText(s);
     const envs = [s.env, ...(s.alsoEnv ?? [])].join(' or ');
-    cmd.addOption(new Option(s.flag, `${s.doc.replace(/`/g, '')} [env ${envs}${shown}]`));
+    cmd.addOption(new Option(s.flag, `${s.doc.replace(/`/g, '')} [env ${envs}${shown}${range ? `; ${range}` : ''}]`));
   }
   return cmd;
 }

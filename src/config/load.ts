@@ -13,6 +13,8 @@ function sourceName(s: Setting, fromFlag: boolean): string {
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
+  // A schema's own wording ("must be a whole number from 1 to 64") says more than the generic one.
+  if (issue.message.startsWith('must ')) return issue.message;
   switch (issue.code) {
     case 'too_big':
       return `must be at most ${String(issue.maximum)}`;

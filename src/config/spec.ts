@@ -1,10 +1,24 @@
 import { z } from 'zod';
+import { formatCount } from '../format.js';
 
 /** The reference LocalStack queue and Postgres, used when nothing is configured. */
 export const REFERENCE_QUEUE_URL = 'http://localhost:4566/000000000000/login-queue';
 export const REFERENCE_DATABASE_URL = 'postgres://postgres:postgres@localhost:5432/postgres';
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const INT_RANGES = new WeakMap<z.ZodType, readonly [number, number]>();
+/**
+ * A whole-number setting from `min` to `max`: decimal digits only, so `0x10`, `1e3`, `2.5` and `-5` are refused
+ * rather than read as 16, 1000, 2 or a range error. Every fault gives the range.
+ */
+const int = (min: number, max: number) => {
+  const error = `must be a whole number from ${formatCount(min)} to ${formatCount(max)}`;
+  const schema = z.preprocess(
+    (v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+    z.number({ error }).int({ error }).min(min, { error }).max(max, { error }),
+  );
+  INT_RANGES.set(schema, [min, max]);
+  return schema;
+};
 const url = z.string().refine((s) => URL.canParse(s), 'must be a URL such as http://host:port/path');
 const bool = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
@@ -176,3 +190,9 @@ export const KNOWN_ENV = new Set<string>([
   'AWS_ENDPOINT_URL_KMS', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE',
   'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE', 'PGSSLMODE', 'PGSSLROOTCERT', 'PGSSLCERT', 'PGSSLKEY', 'PGPASSFILE', 'PGAPPNAME',
 ]);
+
+/** A whole-number setting's range as `--help` and the README show it (`1–10,000`); undefined for other settings. */
+export function rangeText(s: Setting): string | undefined {
+  const r = INT_RANGES.get(s.schema);
+  return r && `${formatCount(r[0])}–${formatCount(r[1])}`;
+}

@@ -10,7 +10,8 @@ describe('bad usage and configuration exit 2 with one clear line', () => {
     [{}, 'no masking key'],
     [{ PII_KEY: Buffer.alloc(16).toString('base64') }, 'PII_KEY decodes to 16 bytes; at least 32 are required'],
     [{ PII_KEY: 'this is not base64!' }, 'PII_KEY is not valid base64'],
-    [{ PII_KEY: TEST_KEY, SQS_RECEIVERS: 'lots' }, 'SQS_RECEIVERS (--receivers) must be a whole number'],
+    [{ PII_KEY: TEST_KEY, SQS_RECEIVERS: 'lots' }, 'SQS_RECEIVERS (--receivers) must be a whole number from 1 to 64'],
+    [{ PII_KEY: TEST_KEY, BATCH_SIZE: '1e3' }, 'BATCH_SIZE (--batch-size) must be a whole number from 1 to 10,000'],
     [{ PII_KEY: TEST_KEY, PII_MASK_MODE: 'md5' }, 'PII_MASK_MODE (--mask-mode) must be one of: hmac, siv'],
   ])('%j', async (env, message) => {
     const r = await runCli(['drain'], env);

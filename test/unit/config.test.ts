@@ -26,8 +26,8 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    [{ SQS_RECEIVERS: '0' }, 'SQS_RECEIVERS (--receivers) must be at least 1'],
-    [{ BATCH_SIZE: 'many' }, 'BATCH_SIZE (--batch-size) must be a whole number'],
+    [{ SQS_RECEIVERS: '0' }, 'SQS_RECEIVERS (--receivers) must be a whole number from 1 to 64'],
+    [{ BATCH_SIZE: 'many' }, 'BATCH_SIZE (--batch-size) must be a whole number from 1 to 10,000'],
     [{ SQS_QUEUE_URL: 'not a url' }, 'SQS_QUEUE_URL (--queue-url) must be a URL'],
     [{ PII_MASK_MODE: 'md5' }, 'PII_MASK_MODE (--mask-mode) must be one of: hmac, siv'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL (--database-url) must start with postgres://'],
@@ -49,8 +49,21 @@ describe('loadConfig', () => {
     expect(() => checkBatchFits(loadConfig({}, flags), flags)).toThrow('--batch-size is 300 but --max-in-flight is 500: ');
   });
 
+  it('takes whole numbers as decimal digits only, and gives the range for anything else', () => {
+    expect(loadConfig({ SQS_RECEIVERS: '12' }).receivers).toBe(12);
+    expect(loadConfig({ SQS_RECEIVERS: ' 12 ' }).receivers).toBe(12);
+    expect(loadConfig({ SQS_RECEIVERS: '' }).receivers).toBe(8); // empty: unset
+    expect(loadConfig({ METRICS_PORT: '0' }).metricsPort).toBe(0);
+    // Number() would read these as 16, 1000, 2.5, -5 and 0.
+    for (const v of ['0x10', '1e3', '2.5', '-5', '0b1', '12abc']) {
+      expect(() => loadConfig({ SQS_RECEIVERS: v }), v).toThrow(new ConfigError('SQS_RECEIVERS (--receivers) must be a whole number from 1 to 64', 'SQS_RECEIVERS'));
+    }
+    expect(() => loadConfig({}, { shutdownTimeoutMs: '' })).toThrow('--shutdown-timeout must be a whole number from 0 to 600,000');
+    expect(() => loadConfig({ MAX_IN_FLIGHT: '1000000' })).toThrow('MAX_IN_FLIGHT (--max-in-flight) must be a whole number from 10 to 100,000');
+  });
+
   it('names the flag when the flag was wrong, and never echoes a secret value', () => {
-    expect(() => loadConfig({}, { receivers: '99' })).toThrow('--receivers must be at most 64');
+    expect(() => loadConfig({}, { receivers: '99' })).toThrow('--receivers must be a whole number from 1 to 64');
     try {
       loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' });
     } catch (err) {

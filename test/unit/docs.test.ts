@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SETTINGS, type Setting } from '../../src/config/spec.js';
+import { rangeText, SETTINGS, type Setting } from '../../src/config/spec.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -13,6 +13,8 @@ describe('README configuration table', () => {
       expect(row, s.env).toBeDefined();
       if (s.flag) expect(row).toContain(`\`${s.flag.split(' ')[0]}\``);
       expect(row).toContain(s.default === undefined ? '—' : `\`${String(s.default)}\``);
+      const range = rangeText(s);
+      if (range) expect(row).toContain(`\`${String(s.default)}\` (${range})`);
     }
   });
 
