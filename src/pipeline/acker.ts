@@ -34,6 +34,7 @@ export function createAcker(o: AckerOptions): (handles: readonly string[]) => Pr
       try {
         const failed = await deleteMessages(o.sqs, o.queueUrl, pending);
         o.onSuccess?.();
+        if (failed.length === 0) return deleted + pending.length;
         const retry = failed.filter((f) => !f.senderFault).map((f) => pending[Number(f.id)]).filter((h) => h !== undefined);
         const givenUp = failed.filter((f) => f.senderFault);
         if (givenUp.length > 0) {

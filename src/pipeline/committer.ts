@@ -56,6 +56,13 @@ function semaphore(n: number) {
   };
 }
 
+/** SQS may deliver one message twice in a batch (standard queues): write it once, delete both copies. */
+function firstOfEachId(items: readonly Item[]): Item[] {
+  const unique = new Map<string, Item>();
+  for (const it of items) if (!unique.has(it.id)) unique.set(it.id, it);
+  return [...unique.values()];
+}
+
 /**
  * The sink stage: writes each batch exactly once (rows and MessageIds in one statement), retrying transient
  * failures with back-off while receiving pauses, isolating rows Postgres refuses; then hands the batch to
@@ -114,13 +121,10 @@ export function createCommitter(o: CommitterOptions): { commit(items: Item[]): P
 
   return {
     async commit(items) {
-      // SQS may deliver one message twice in a batch (standard queues): write it once, delete both copies.
-      const unique = new Map<string, Item>();
-      for (const it of items) if (!unique.has(it.id)) unique.set(it.id, it);
       await slots.acquire();
       let result: Awaited<ReturnType<typeof persist>>;
       try {
-        result = await persist([...unique.values()]);
+        result = await persist(firstOfEachId(items));
       } finally {
         slots.release();
       }

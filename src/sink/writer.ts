@@ -32,9 +32,8 @@ WITH batch AS (
 )
 SELECT pg_catalog.count(*)::int AS written FROM written`;
 
-/** Writes rows exactly once per MessageId. `rows` must not repeat a MessageId. Returns how many were new. */
-export async function writeRows(db: pg.Pool | pg.PoolClient, rows: readonly LedgerRow[]): Promise<number> {
-  if (rows.length === 0) return 0;
+/** The batch as one array per column, in WRITE_SQL's parameter order. */
+function columnsOf(rows: readonly LedgerRow[]): (string | number | null)[][] {
   const cols: (string | number | null)[][] = [[], [], [], [], [], [], [], []];
   for (const { messageId, row: r } of rows) {
     cols[0]!.push(messageId);
@@ -46,6 +45,12 @@ export async function writeRows(db: pg.Pool | pg.PoolClient, rows: readonly Ledg
     cols[6]!.push(r.app_version);
     cols[7]!.push(r.create_date);
   }
-  const res = await db.query<{ written: number }>({ name: 'login-etl-write', text: WRITE_SQL, values: cols.map(arrayLiteral) });
+  return cols;
+}
+
+/** Writes rows exactly once per MessageId. `rows` must not repeat a MessageId. Returns how many were new. */
+export async function writeRows(db: pg.Pool | pg.PoolClient, rows: readonly LedgerRow[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const res = await db.query<{ written: number }>({ name: 'login-etl-write', text: WRITE_SQL, values: columnsOf(rows).map(arrayLiteral) });
   return res.rows[0]?.written ?? 0;
 }
