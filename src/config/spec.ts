@@ -7,8 +7,8 @@ export const REFERENCE_DATABASE_URL = 'postgres://postgres:postgres@localhost:54
 
 const INT_RANGES = new WeakMap<z.ZodType, readonly [number, number]>();
 /**
- * A whole-number setting from `min` to `max`: decimal digits only, so `0x10`, `1e3`, `2.5` and `-5` are refused
- * rather than read as 16, 1000, 2 or a range error. Every fault gives the range.
+ * A whole-number setting from `min` to `max`, in decimal digits only: `0x10` and `1e3` are refused rather than
+ * read as 16 and 1000. Every fault, `2.5` and `-5` included, gives the range.
  */
 const int = (min: number, max: number) => {
   const error = `must be a whole number from ${formatCount(min)} to ${formatCount(max)}`;
