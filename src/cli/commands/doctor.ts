@@ -49,9 +49,16 @@ async function keyChecks(ctx: AppContext): Promise<Check[]> {
   return [{ check: 'masking key', result: 'pass', detail: `${detail}${warnings.length ? `; warning: ${warnings.join('; ')}` : ''}` }, ...rows];
 }
 
+/** The tuning `run` and `drain` would use with this configuration: valid, or the command would have exited 2. */
+const tuning = (c: AppContext['config']): Check => ({
+  check: 'settings',
+  result: 'pass',
+  detail: `${c.receivers} receivers, long poll ${c.waitTimeSeconds} s (drain ${c.drainWaitTimeSeconds} s), visibility ${c.visibilityTimeoutSeconds} s, MAX_IN_FLIGHT ${formatCount(c.maxInFlight)}, BATCH_SIZE ${formatCount(c.batchSize)} or ${formatCount(c.batchMaxAgeMs)} ms, SINK_CONCURRENCY ${c.sinkConcurrency}, shutdown ${formatCount(c.shutdownTimeoutMs)} ms`,
+});
+
 async function runChecks(ctx: AppContext): Promise<Check[]> {
   const { config: c } = ctx;
-  const checks: Check[] = [];
+  const checks: Check[] = [tuning(c)];
   const attempt = async (name: string, fn: () => Promise<string>, describe: (err: unknown) => string) => {
     try {
       checks.push({ check: name, result: 'pass', detail: await fn() });
@@ -122,7 +129,7 @@ async function runChecks(ctx: AppContext): Promise<Check[]> {
 export function doctorCommand(program: Command): void {
   const cmd = program
     .command('doctor')
-    .description('Check configuration, key, SQS, PostgreSQL, schema and privileges; print a pass/fail table (exit 1 on any failure).');
+    .description('Check configuration, key, SQS, PostgreSQL, schema and privileges; print a pass/fail table, with the tuning settings in effect (exit 1 on any failure).');
   addSettingOptions(cmd, PIPELINE_KEYS);
   cmd.action(async () => {
     const ctx = createContext(configFrom(cmd));
