@@ -139,6 +139,11 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       lastSize = n;
     },
     onError: (code) => events.emit('failure', 'sqs', code),
+    // Everything in flight waits to be grouped, and nothing being received, written, sent or deleted will free
+    // room: only BATCH_MAX_AGE_MS would (MAX_IN_FLIGHT close to BATCH_SIZE, or dead letters holding the last of it).
+    onNoRoom: () => {
+      if (tracker.reserved === 0 && tracker.size <= batcher.size + rejects.pending) handOn();
+    },
   });
   const acker = createAcker({
     sqs,

@@ -54,6 +54,8 @@ export interface Rejects {
   leaveOnQueue(msg: Received, r: Rejection): void;
   /** Sends what is pending to the DLQ now (a stop). */
   flush(): void;
+  /** Dead letters waiting to share a send. */
+  readonly pending: number;
 }
 
 export interface Pending {
@@ -222,5 +224,8 @@ export function createRejects(o: RejectsOptions): Rejects {
       leave([{ msg, r }], 'corrupt');
     },
     flush,
+    get pending() {
+      return pending.length;
+    },
   };
 }

@@ -37,6 +37,8 @@ export interface TrackerOptions {
   visibilityTimeoutSeconds: number;
   log: Logger;
   onSize?: (size: number) => void;
+  /** A receive waits for room: called when it begins to wait, and after each change that leaves it waiting. */
+  onNoRoom?: () => void;
   onError?: (code: string) => void;
 }
 
@@ -53,9 +55,11 @@ export function createTracker(o: TrackerOptions): Tracker {
     if (sizeChanged) o.onSize?.(live.size);
     if (waiters.length === 0) return;
     const ready = waiters.filter((w) => fits(w.n));
-    if (ready.length === 0) return;
-    waiters = waiters.filter((w) => !fits(w.n));
-    for (const w of ready) w.resolve();
+    if (ready.length > 0) {
+      waiters = waiters.filter((w) => !fits(w.n));
+      for (const w of ready) w.resolve();
+    }
+    if (waiters.length > 0) o.onNoRoom?.();
   };
 
   async function beat(): Promise<void> {
@@ -97,7 +101,9 @@ export function createTracker(o: TrackerOptions): Tracker {
     },
     whenRoom(n) {
       if (fits(n)) return Promise.resolve();
-      return new Promise((resolve) => waiters.push({ n, resolve }));
+      const room = new Promise<void>((resolve) => waiters.push({ n, resolve }));
+      o.onNoRoom?.();
+      return room;
     },
     add(handles, fromReserved = 0) {
       reserved -= fromReserved;

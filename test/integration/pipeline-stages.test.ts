@@ -60,6 +60,21 @@ describe('pipeline stages against fauxqs and PostgreSQL', () => {
     expect(await depth(env.sqs, queueUrl)).toBe(0);
   }, 30_000);
 
+  it('hands on a part-filled batch and its dead letters when they hold the last of MAX_IN_FLIGHT, not after BATCH_MAX_AGE_MS', async () => {
+    const { queueUrl, dlqUrl } = await freshQueues(env.sqs);
+    const bodies = uniqueBodies(120, 'tight');
+    for (let i = 7; i < bodies.length; i += 13) bodies[i] = `not json ${i}`;
+    await sendBodies(env.sqs, queueUrl, bodies);
+    // With MAX_IN_FLIGHT 10, four rows of a batch of 5 (or a reject waiting for its DLQ send) leave no room for
+    // a receive of 10: before, each such batch waited out the age (ten minutes here) and this test timed out.
+    const s = await createPipeline(base(queueUrl, { dlqUrl, batchSize: 5, maxInFlight: 10, batchMaxAgeMs: 600_000 })).run();
+    const rejected = bodies.filter((b) => b.startsWith('not json')).length;
+    expect(s).toMatchObject({ received: 120, written: 120 - rejected, rejected, deadLettered: rejected });
+    expect(await rowCounts(env.url, 'tight')).toEqual({ total: 120 - rejected, distinct: 120 - rejected });
+    expect(await depth(env.sqs, queueUrl)).toBe(0);
+    expect(await depth(env.sqs, dlqUrl)).toBe(rejected);
+  }, 30_000);
+
   it('a body corrupted on the way is not written and not dead-lettered: it stays on the queue and a later drain writes it', async () => {
     const { queueUrl, dlqUrl } = await freshQueues(env.sqs);
     await sendBodies(env.sqs, queueUrl, uniqueBodies(20, 'md5'));
