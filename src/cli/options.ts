@@ -44,7 +44,7 @@ export function configFrom(cmd: Command, env: Env = process.env): Config {
     const v = opts[attributeOf(s.flag)];
     if (v !== undefined) flags[key] = v;
   }
-  const config = loadConfig(env, flags);
+  const config = loadConfig(env, flags, { flagsOffered: own });
   if (own.has('batchSize') && own.has('maxInFlight')) checkBatchFits(config, flags);
   return config;
 }

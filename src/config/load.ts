@@ -6,10 +6,10 @@ export type Config = { -readonly [K in SettingKey]: z.output<(typeof SETTINGS)[K
 export type Env = Record<string, string | undefined>;
 export type Flags = Partial<Record<SettingKey, unknown>>;
 
-/** Where a setting's raw value came from, for error messages: the flag if given, else the variable. */
-function sourceName(s: Setting, fromFlag: boolean): string {
+/** Where a setting's raw value came from, for error messages: the flag if given, else the variable (and its flag, where there is one to use). */
+function sourceName(s: Setting, fromFlag: boolean, hasFlag = true): string {
   const flag = s.flag?.split(' ')[0];
-  return fromFlag && flag ? flag : flag ? `${s.env} (${flag})` : s.env;
+  return fromFlag && flag ? flag : flag && hasFlag ? `${s.env} (${flag})` : s.env;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -35,7 +35,12 @@ function describeIssue(issue: z.core.$ZodIssue): string {
  * Validates flags (which win) and environment variables against SETTINGS and applies defaults.
  * Throws a ConfigError naming the first bad setting; values are never echoed, so secrets stay out of errors.
  */
-export function loadConfig(env: Env = process.env, flags: Flags = {}): Config {
+export interface LoadOptions {
+  /** The settings whose flags the caller offers (a command's, or none for the Lambda handler); default: every flag. An error names a flag only if it is offered. */
+  flagsOffered?: ReadonlySet<SettingKey>;
+}
+
+export function loadConfig(env: Env = process.env, flags: Flags = {}, o: LoadOptions = {}): Config {
   const out: Record<string, unknown> = {};
   for (const [key, s] of Object.entries(SETTINGS) as [SettingKey, Setting][]) {
     const flagValue = flags[key];
@@ -45,7 +50,7 @@ export function loadConfig(env: Env = process.env, flags: Flags = {}): Config {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const why = issue ? describeIssue(issue) : 'is invalid';
-      throw new ConfigError(`${sourceName(s, flagValue !== undefined)} ${why}`, s.env);
+      throw new ConfigError(`${sourceName(s, flagValue !== undefined, o.flagsOffered?.has(key) ?? true)} ${why}`, s.env);
     }
     out[key] = parsed.data;
   }

@@ -203,7 +203,7 @@ let cached: Promise<(event: SQSEvent) => Promise<SQSBatchResponse>> | undefined;
 
 /** Configured from the environment, like the CLI; the keyring (KMS-wrapped or not) is loaded here, at cold start. */
 async function build(): Promise<(event: SQSEvent) => Promise<SQSBatchResponse>> {
-  const config = loadConfig(process.env);
+  const config = loadConfig(process.env, {}, { flagsOffered: new Set() });
   const log = createLogger({ level: config.logLevel, pretty: false });
   const keyring = await loadKeyring(config, { warn: (m) => log.warn(m) });
   const connection = resolveConnection(config);

@@ -39,3 +39,13 @@ describe('setting flags in --help', () => {
     expect(help).toMatch(/\[env SQS_QUEUE_URL; default "[^"]+"\]/);
   });
 });
+
+describe('configuration errors', () => {
+  it('name a flag only where the command has it', () => {
+    const drain = parsed(addSettingOptions(new Command('drain'), ['batchSize', 'maxInFlight', 'drainWaitTimeSeconds']), []);
+    expect(() => configFrom(drain, { SQS_WAIT_TIME_SECONDS: '21' })).toThrow(/^SQS_WAIT_TIME_SECONDS must be a whole number from 0 to 20$/);
+    expect(() => configFrom(drain, { DRAIN_WAIT_TIME_SECONDS: '21' })).toThrow(/^DRAIN_WAIT_TIME_SECONDS \(--drain-wait-time\) must be a whole number from 0 to 20$/);
+    const rekey = parsed(addSettingOptions(new Command('rekey').option('--batch-size <n>', 'rows per transaction'), ['databaseUrl']), []);
+    expect(() => configFrom(rekey, { BATCH_SIZE: 'abc' })).toThrow(/^BATCH_SIZE must be a whole number from 1 to 10,000$/);
+  });
+});
