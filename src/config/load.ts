@@ -31,15 +31,15 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
 }
 
-/**
- * Validates flags (which win) and environment variables against SETTINGS and applies defaults.
- * Throws a ConfigError naming the first bad setting; values are never echoed, so secrets stay out of errors.
- */
 export interface LoadOptions {
   /** The settings whose flags the caller offers (a command's, or none for the Lambda handler); default: every flag. An error names a flag only if it is offered. */
   flagsOffered?: ReadonlySet<SettingKey>;
 }
 
+/**
+ * Validates flags (which win) and environment variables against SETTINGS and applies defaults.
+ * Throws a ConfigError naming the first bad setting; values are never echoed, so secrets stay out of errors.
+ */
 export function loadConfig(env: Env = process.env, flags: Flags = {}, o: LoadOptions = {}): Config {
   const out: Record<string, unknown> = {};
   for (const [key, s] of Object.entries(SETTINGS) as [SettingKey, Setting][]) {
