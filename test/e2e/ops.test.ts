@@ -21,7 +21,7 @@ describe('operations commands', () => {
     expect(before.stdout).toMatch(/masking key\s+pass/);
     expect(before.stdout).toMatch(/SQS source queue\s+pass/);
     const tuned = await runCli(['doctor', '--batch-size', '400', '--max-in-flight', '2000'], { ...env, SQS_RECEIVERS: '4' });
-    expect(tuned.stdout).toMatch(/settings\s+pass\s+4 receivers, long poll 20 s \(drain 1 s\), visibility 30 s, MAX_IN_FLIGHT 2,000, BATCH_SIZE 400 or 200 ms, SINK_CONCURRENCY 2, shutdown 20,000 ms/);
+    expect(tuned.stdout).toMatch(/settings\s+pass\s+4 receivers, long poll 20 s \(drain 1 s\), visibility 30 s, MAX_IN_FLIGHT 2,000, batches of 400 rows or 200 ms, SINK_CONCURRENCY 2, shutdown 20,000 ms/);
     expect((await runCli(['init-db'], env)).code).toBe(0);
     const after = await runCli(['doctor'], env);
     expect(after.code, after.stdout).toBe(0);

@@ -53,7 +53,7 @@ async function keyChecks(ctx: AppContext): Promise<Check[]> {
 const tuning = (c: AppContext['config']): Check => ({
   check: 'settings',
   result: 'pass',
-  detail: `${c.receivers} receivers, long poll ${c.waitTimeSeconds} s (drain ${c.drainWaitTimeSeconds} s), visibility ${c.visibilityTimeoutSeconds} s, MAX_IN_FLIGHT ${formatCount(c.maxInFlight)}, BATCH_SIZE ${formatCount(c.batchSize)} or ${formatCount(c.batchMaxAgeMs)} ms, SINK_CONCURRENCY ${c.sinkConcurrency}, shutdown ${formatCount(c.shutdownTimeoutMs)} ms`,
+  detail: `${c.receivers} receivers, long poll ${c.waitTimeSeconds} s (drain ${c.drainWaitTimeSeconds} s), visibility ${c.visibilityTimeoutSeconds} s, MAX_IN_FLIGHT ${formatCount(c.maxInFlight)}, batches of ${formatCount(c.batchSize)} rows or ${formatCount(c.batchMaxAgeMs)} ms, SINK_CONCURRENCY ${c.sinkConcurrency}, shutdown ${formatCount(c.shutdownTimeoutMs)} ms`,
 });
 
 async function runChecks(ctx: AppContext): Promise<Check[]> {
