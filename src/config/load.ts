@@ -21,7 +21,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'too_small':
       return `must be at least ${String(issue.minimum)}`;
     case 'invalid_type':
-      return issue.expected === 'number' || issue.expected === 'int' ? 'must be a whole number' : `must be a ${issue.expected}`;
+      return `must be a ${issue.expected}`;
     case 'invalid_value':
       return `must be one of: ${issue.values.map(String).join(', ')}`;
     case 'invalid_union':
