@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { checkBatchFits, loadConfig, type Config, type Env } from '../config/load.js';
+import { checkBatchFits, checkRetryRange, loadConfig, type Config, type Env } from '../config/load.js';
 import { rangeText, SETTINGS, type Setting, type SettingKey } from '../config/spec.js';
 import { formatCount } from '../format.js';
 
@@ -45,7 +45,10 @@ export function configFrom(cmd: Command, env: Env = process.env): Config {
     if (v !== undefined) flags[key] = v;
   }
   const config = loadConfig(env, flags, { flagsOffered: own });
-  if (own.has('batchSize') && own.has('maxInFlight')) checkBatchFits(config, flags);
+  if (own.has('batchSize') && own.has('maxInFlight')) {
+    checkBatchFits(config, flags);
+    checkRetryRange(config);
+  }
   return config;
 }
 

@@ -71,3 +71,15 @@ export function checkBatchFits(c: Config, flags: Flags = {}): void {
     SETTINGS.batchSize.env,
   );
 }
+
+/**
+ * Back-off grows from RETRY_BASE_MS to RETRY_MAX_MS. A base above the cap would make every delay the cap,
+ * which is almost certainly two values swapped. Checked, like checkBatchFits, only for the commands that retry.
+ */
+export function checkRetryRange(c: Config): void {
+  if (c.retryBaseMs <= c.retryMaxMs) return;
+  throw new ConfigError(
+    `RETRY_BASE_MS is ${c.retryBaseMs} but RETRY_MAX_MS is ${c.retryMaxMs}: the first back-off cannot be longer than the longest; lower RETRY_BASE_MS (default ${SETTINGS.retryBaseMs.default}) or raise RETRY_MAX_MS to at least ${c.retryBaseMs}`,
+    SETTINGS.retryBaseMs.env,
+  );
+}

