@@ -5,20 +5,24 @@ import { formatCount } from '../format.js';
 export const REFERENCE_QUEUE_URL = 'http://localhost:4566/000000000000/login-queue';
 export const REFERENCE_DATABASE_URL = 'postgres://postgres:postgres@localhost:5432/postgres';
 
-const INT_RANGES = new WeakMap<z.ZodType, readonly [number, number]>();
+/** Each whole-number setting's range, as its messages and the docs write it. */
+const INT_RANGES = new WeakMap<z.ZodType, string>();
 /**
  * A whole-number setting from `min` to `max`, in decimal digits only: `0x10` and `1e3` are refused rather than
- * read as 16 and 1000. Every fault, `2.5` and `-5` included, gives the range.
+ * read as 16 and 1000. Every fault, `2.5` and `-5` included, gives the range (counts grouped, `1–10,000`;
+ * ports not, `0–65535`).
  */
-const int = (min: number, max: number) => {
-  const error = `must be a whole number from ${formatCount(min)} to ${formatCount(max)}`;
+const int = (min: number, max: number, show: (n: number) => string = formatCount) => {
+  const range = `${show(min)}–${show(max)}`;
+  const error = `must be a whole number from ${show(min)} to ${show(max)}`;
   const schema = z.preprocess(
     (v) => (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
     z.number({ error }).int({ error }).min(min, { error }).max(max, { error }),
   );
-  INT_RANGES.set(schema, [min, max]);
+  INT_RANGES.set(schema, range);
   return schema;
 };
+const port = (min: number) => int(min, 65535, String);
 const url = z.string().refine((s) => URL.canParse(s), 'must be a URL such as http://host:port/path');
 const bool = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
@@ -163,7 +167,7 @@ export const SETTINGS = {
     doc: 'pino log level. Logs are JSON lines on stderr; on a TTY, one readable line each (if pino-pretty is installed). Repeated warnings are summarised once a second.',
   },
   metricsPort: {
-    env: 'METRICS_PORT', flag: '--metrics-port <port>', default: 9464, schema: int(0, 65535),
+    env: 'METRICS_PORT', flag: '--metrics-port <port>', default: 9464, schema: port(0),
     doc: '`run` serves /healthz, /readyz and /metrics here (0: any free port).',
   },
   metricsHost: {
@@ -193,6 +197,5 @@ export const KNOWN_ENV = new Set<string>([
 
 /** A whole-number setting's range as `--help` and the README show it (`1–10,000`); undefined for other settings. */
 export function rangeText(s: Setting): string | undefined {
-  const r = INT_RANGES.get(s.schema);
-  return r && `${formatCount(r[0])}–${formatCount(r[1])}`;
+  return INT_RANGES.get(s.schema);
 }

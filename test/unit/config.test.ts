@@ -54,6 +54,8 @@ describe('loadConfig', () => {
     expect(loadConfig({ SQS_RECEIVERS: ' 12 ' }).receivers).toBe(12);
     expect(loadConfig({ SQS_RECEIVERS: '' }).receivers).toBe(8); // empty: unset
     expect(loadConfig({ METRICS_PORT: '0' }).metricsPort).toBe(0);
+    // A port is written as ports are, 65535, like PGPORT's message; counts are grouped (10,000).
+    expect(() => loadConfig({ METRICS_PORT: '65536' })).toThrow(new ConfigError('METRICS_PORT (--metrics-port) must be a whole number from 0 to 65535', 'METRICS_PORT'));
     // Number() would read these as 16, 1000, 2.5, -5 and 0.
     for (const v of ['0x10', '1e3', '2.5', '-5', '0b1', '12abc']) {
       expect(() => loadConfig({ SQS_RECEIVERS: v }), v).toThrow(new ConfigError('SQS_RECEIVERS (--receivers) must be a whole number from 1 to 64', 'SQS_RECEIVERS'));

@@ -46,7 +46,7 @@ describe('setting flags in --help', () => {
   it("show each whole-number setting's range beside its variable and default", () => {
     const help = addSettingOptions(new Command('drain'), ['batchSize', 'metricsPort', 'queueUrl']).helpInformation({ error: false }).replace(/\s+/g, ' ');
     expect(help).toContain('[env BATCH_SIZE; default 250; 1–10,000]');
-    expect(help).toContain('[env METRICS_PORT; default 9464; 0–65,535]');
+    expect(help).toContain('[env METRICS_PORT; default 9464; 0–65535]');
     expect(help).toMatch(/\[env SQS_QUEUE_URL; default "[^"]+"\]/);
   });
 });
