@@ -83,3 +83,23 @@ export function checkRetryRange(c: Config): void {
     SETTINGS.retryBaseMs.env,
   );
 }
+
+/** The masking key's sources, in the order the keyring loader takes the first that is set. */
+const KEY_SOURCES = ['piiKeyring', 'piiKeyringFile', 'piiKey', 'piiKeyFile'] as const satisfies readonly SettingKey[];
+
+/**
+ * A key named by flag (`--key-file`, `--keyring-file`) is the key used: flags win over every key variable, so an
+ * exported PII_KEY cannot quietly mask with another key than the one on the command line. Both flags at once
+ * are refused.
+ */
+export function keyFlagsWin(c: Config, flags: Flags = {}): Config {
+  const given = KEY_SOURCES.filter((k) => flags[k] !== undefined);
+  if (given.length === 0) return c;
+  if (given.length > 1) {
+    const names = given.map((k) => sourceName(SETTINGS[k] as Setting, true));
+    throw new ConfigError(`${names.join(' and ')} are both given: pass one masking key source`, SETTINGS[given[0] as SettingKey].env);
+  }
+  const out = { ...c };
+  for (const k of KEY_SOURCES) if (k !== given[0]) out[k] = undefined;
+  return out;
+}

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync, statSync, type Stats } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
 
 /** What the rule needs of a file: `stat`'s mode, owner and group. */
@@ -47,7 +47,9 @@ export function keyFileVerdict(f: FileFacts, p: ProcessIds): FileVerdict {
     };
   }
   if ((mode & 0o007) !== 0) {
-    return { ok: false, kind: 'exposed', why: `other users can access it (${facts})`, fix: 'run `chmod o-rwx FILE` (e.g. `chmod 400 FILE`)' };
+    // The example mode keeps the file readable by this process: by its owner, or through the group it reads it by.
+    const fix = p.uid === 0 || f.uid === p.uid ? 'run `chmod o-rwx FILE` (e.g. `chmod 400 FILE`)' : inGroup ? 'run `chmod o-rwx FILE` (e.g. `chmod 440 FILE`)' : `run \`chgrp ${p.gid} FILE && chmod 440 FILE\``;
+    return { ok: false, kind: 'exposed', why: `other users can access it (${facts})`, fix };
   }
   if (f.uid !== p.uid && f.uid !== 0) {
     return { ok: false, kind: 'exposed', why: `it is owned by uid ${f.uid}, who could change its mode (${facts})`, fix: `run \`chown ${p.uid} FILE\` (or root)` };
@@ -60,6 +62,19 @@ export function keyFileVerdict(f: FileFacts, p: ProcessIds): FileVerdict {
   }
   return { ok: true };
 }
+
+/** A file of a Kubernetes Secret volume: a symlink into the kubelet's `..data/`, on a read-only mount. */
+function secretVolumeFile(path: string): boolean {
+  try {
+    return readlinkSync(path).startsWith('..data/');
+  } catch {
+    return false;
+  }
+}
+
+/** There chmod cannot help: the volume's mode is the Secret's, so the fix is in the pod spec. */
+const secretVolumeFix = (p: ProcessIds) =>
+  `it is a Kubernetes Secret volume (read-only, so chmod cannot help): set the volume's defaultMode to ${p.uid === 0 ? '0400 (256 in decimal)' : `0440 (288 in decimal) with fsGroup: ${p.gid}`} (deploy/k8s/deployment.yaml)`;
 
 /**
  * Reads a secret file of at most `maxBytes`, applying the key-file rule: with `strict`, an exposed file is
@@ -106,7 +121,8 @@ export function readSecretFile(
       const v = keyFileVerdict(st, ids);
       // Read although the mode bits say it cannot be (an ACL, a capability): they granted it; nothing to add.
       if (!v.ok && v.kind === 'exposed') {
-        const msg = `${where}: ${path} is not private: ${v.why}; ${v.fix.replaceAll('FILE', path)}`;
+        const fix = secretVolumeFile(path) ? secretVolumeFix(ids) : v.fix.replaceAll('FILE', path);
+        const msg = `${where}: ${path} is not private: ${v.why}; ${fix}`;
         if (o.strict) throw new ConfigError(msg, where, { code: 'ETL_ERR_KEY_FILE_MODE' });
         o.warn(`${msg} (refused with PII_STRICT_KEY_FILES=true)`);
       }

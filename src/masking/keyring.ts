@@ -120,9 +120,25 @@ export interface LoadOptions {
   ids?: ProcessIds;
 }
 
-/** Reads the first of PII_KEYRING, PII_KEYRING_FILE, PII_KEY, PII_KEY_FILE that is set. Does not call KMS. */
+/** Where a key can come from, in the order the first one set is used. */
+const SOURCE_ORDER: readonly (readonly [keyof KeySources, string])[] = [
+  ['piiKeyring', 'PII_KEYRING'],
+  ['piiKeyringFile', 'PII_KEYRING_FILE'],
+  ['piiKey', 'PII_KEY'],
+  ['piiKeyFile', 'PII_KEY_FILE'],
+];
+
+/**
+ * Reads the first of PII_KEYRING, PII_KEYRING_FILE, PII_KEY, PII_KEY_FILE that is set, warning if another is
+ * set too (its key is not the one used). Does not call KMS.
+ */
 export function readKeyringSource(src: KeySources, o: LoadOptions = {}): KeyringSource {
   const file = { strict: src.strictKeyFiles ?? false, warn: o.warn ?? (() => {}), ...(o.ids ? { ids: o.ids } : {}) };
+  const set = SOURCE_ORDER.filter(([k]) => src[k] !== undefined).map(([, name]) => name);
+  if (set.length > 1) {
+    const others = set.slice(1);
+    file.warn(`${set[0]} is the masking key used; ${others.join(' and ')} ${others.length > 1 ? 'are' : 'is'} set too and ignored (the first set of ${SOURCE_ORDER.map(([, n]) => n).join(', ')} is used); unset the others`);
+  }
   if (src.piiKeyring !== undefined) return parseKeyring(src.piiKeyring, 'PII_KEYRING');
   if (src.piiKeyringFile !== undefined) {
     const text = readSecretFile(src.piiKeyringFile, 'PII_KEYRING_FILE', { ...file, maxBytes: MAX_KEYRING_BYTES, check: (t) => !isKmsKeyring(t) });

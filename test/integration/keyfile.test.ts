@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,6 +132,44 @@ console.log(JSON.stringify({ ids: { uid: process.getuid(), gid: process.getgid()
       expect(lax, name).toMatchObject({ ok: true, text: `${KEY}\n` });
       expect(lax.warnings?.join()).toMatch(why);
     }
+  });
+
+  it("the fix it suggests for a file others can read works, and leaves the file readable by the process", () => {
+    // Owner 1000 (the process), root with the process's group (the Kubernetes layout at 0644), root with a foreign group.
+    const cases: [string, number, number][] = [['fix-own', 1000, 1000], ['fix-group', 0, 1000], ['fix-foreign', 0, 4000]];
+    for (const [name, uid, gid] of cases) {
+      const f = keyFile(name, uid, gid, 0o644);
+      const before = read({ uid: 1000, gid: 1000 }, f, true);
+      expect(before, name).toMatchObject({ ok: false, exitCode: 2, message: expect.stringMatching(/other users can access it/) });
+      // The concrete command: `chmod NNN FILE` (the example) or `chgrp G FILE && chmod NNN FILE`.
+      const command = /e\.g\. `([^`]+)`\)$/.exec(before.message ?? '')?.[1] ?? /run `([^`]+)`$/.exec(before.message ?? '')?.[1];
+      expect(command, before.message).toBeDefined();
+      for (const step of (command ?? '').split(' && ')) {
+        const [tool, arg, file] = step.split(' ');
+        expect(file).toBe(f);
+        if (tool === 'chmod') chmodSync(f, Number.parseInt(arg ?? '', 8));
+        else if (tool === 'chgrp') chownSync(f, uid, Number(arg));
+        else throw new Error(`unexpected fix: ${step}`);
+      }
+      expect(read({ uid: 1000, gid: 1000 }, f, true), `${name}: after \`${command}\``).toEqual({ ok: true, text: `${KEY}\n`, warnings: [] });
+    }
+  });
+
+  it("names the Secret's defaultMode, not chmod, for a file of a Kubernetes Secret volume", () => {
+    // The kubelet's layout: key -> ..data/key, ..data -> ..<timestamp>/, the file root:<fsGroup> with defaultMode.
+    const volume = join(dir, 'secret-volume');
+    mkdirSync(join(volume, '..2026_12_05_08_00_00.1'), { recursive: true });
+    chmodSync(volume, 0o755);
+    const f = keyFile(join('secret-volume', '..2026_12_05_08_00_00.1', 'pii-key'), 0, 1000, 0o644);
+    chmodSync(join(volume, '..2026_12_05_08_00_00.1'), 0o755);
+    symlinkSync('..2026_12_05_08_00_00.1', join(volume, '..data'));
+    symlinkSync('..data/pii-key', join(volume, 'pii-key'));
+    const path = join(volume, 'pii-key');
+    expect(f).not.toBe(path);
+    expect(read({ uid: 1000, gid: 1000 }, path, true).message).toBe(
+      `PII_KEY_FILE: ${path} is not private: other users can access it (owner 0, group 1000, mode 0644; this process runs as uid 1000, gid 1000, groups 1000); ` +
+        "it is a Kubernetes Secret volume (read-only, so chmod cannot help): set the volume's defaultMode to 0440 (288 in decimal) with fsGroup: 1000 (deploy/k8s/deployment.yaml)",
+    );
   });
 
   it('a file the process cannot read is one line that says why and how to fix it, not a raw EACCES', () => {

@@ -1,0 +1,58 @@
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createMasker } from '../../src/masking/masker.js';
+import { decodeKey } from '../../src/masking/keys.js';
+import { runCli } from '../helpers/cli.js';
+import { testKey } from '../helpers/services.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const sivToken = (key: string, ip: string) => createMasker({ primary: 1, keys: new Map([[1, decodeKey(key, 'k')]]) }, 'siv').mask('ip', ip);
+
+describe('which masking key is used when several are set', () => {
+  const dir = tempDir('key-sources-');
+  const keyFile = (name: string, key: string) => {
+    const f = join(dir, name);
+    writeFileSync(f, `${key}\n`);
+    chmodSync(f, 0o600);
+    return f;
+  };
+  const env = () => ({ PII_AUDIT_LOG: join(dir, 'audit.log') });
+
+  it('--key-file wins over an exported PII_KEY (flags win), as it does over PII_KEYRING', async () => {
+    const token = sivToken(testKey(2), '198.51.100.23');
+    const f = keyFile('k2', testKey(2));
+    const r = await runCli(['reveal', '--field', 'ip', '--key-file', f, token], { ...env(), PII_KEY: testKey(1) });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('198.51.100.23\n');
+    expect(r.stderr).not.toContain('ignored');
+    const ring = JSON.stringify({ primary: 1, keys: [{ version: 1, key: testKey(3) }] });
+    const r2 = await runCli(['reveal', '--field', 'ip', '--key-file', f, token], { ...env(), PII_KEYRING: ring });
+    expect(r2.stdout).toBe('198.51.100.23\n');
+  });
+
+  it('a --key-file that does not exist is an error even with PII_KEY exported, not silently skipped', async () => {
+    const missing = join(dir, 'missing');
+    const r = await runCli(['reveal', '--field', 'ip', '--key-file', missing, sivToken(testKey(1), '192.0.2.1')], { ...env(), PII_KEY: testKey(1) });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`login-etl: PII_KEY_FILE: cannot read ${missing}: no such file (ENOENT); check the path and the volume mount`);
+  });
+
+  it('refuses --key-file and --keyring-file together, in one line', async () => {
+    const f = keyFile('k1', testKey(1));
+    const r = await runCli(['reveal', '--field', 'ip', '--key-file', f, '--keyring-file', f, 'x'], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('login-etl: --keyring-file and --key-file are both given: pass one masking key source');
+  });
+
+  it('warns, without the key, when two key variables are set and one is ignored', async () => {
+    const f = keyFile('k4', testKey(4));
+    const token = sivToken(testKey(1), '203.0.113.9');
+    const r = await runCli(['reveal', '--field', 'ip', token], { ...env(), PII_KEY: testKey(1), PII_KEY_FILE: f });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('203.0.113.9\n');
+    expect(r.stderr).toContain('PII_KEY is the masking key used; PII_KEY_FILE is set too and ignored');
+    expect(r.stderr).not.toContain(testKey(1));
+    expect(r.stderr).not.toContain(testKey(4));
+  });
+});
