@@ -53,7 +53,12 @@ export interface Outcome {
   signal: StopSignal | null;
   /** Messages received but not settled when the process ended early. */
   unfinished: number;
+  /** No SQS_DLQ_URL and no redrive policy on the source queue: a reject left there comes back after each visibility timeout. */
+  rejectsReturn: boolean;
 }
+
+export const NO_DEAD_END =
+  'SQS_DLQ_URL is not set and the source queue has no redrive policy: a rejected message stays on it and comes back after each visibility timeout, until the queue\'s retention period ends; set SQS_DLQ_URL, or give the queue a redrive policy';
 
 /** A drain that finished but could not empty the queue: FIFO groups blocked by rejects left on it. */
 export const EXIT_INCOMPLETE = 3;
@@ -83,6 +88,7 @@ export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Outco
   let pipeline: Pipeline | undefined;
   let stoppedBy: StopSignal | null = null;
   let shutdownTimer: NodeJS.Timeout | undefined;
+  let rejectsReturn = false;
 
   const finish = (summary: Summary, ended: Ended, signal: StopSignal | null, unfinished = 0): Outcome => {
     const outcome: Outcome = {
@@ -93,6 +99,7 @@ export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Outco
       complete: ended === 'drained',
       signal,
       unfinished,
+      rejectsReturn,
     };
     flushRepeats();
     const { summary: s, untilEmpty, complete, ...how } = outcome;
@@ -133,6 +140,10 @@ export async function consume(ctx: AppContext, o: ConsumeOptions): Promise<Outco
     const keyring = await ctx.keyring();
     const transform = acceptingDeadLetters(createTransformer(masker, parseFieldMap(c.fieldMap)), keyring);
     const queues = await preflightConsumer(ctx);
+    if (!c.dlqUrl && !queues.source.redrivePolicy) {
+      rejectsReturn = true;
+      log.warn(NO_DEAD_END);
+    }
     if (c.dlqUrl && c.dlqBody === 'raw') {
       log.warn({ dlqBody: 'raw' }, 'DLQ_BODY=raw: rejected messages go to the DLQ with their original body, raw ip and device_id included; whoever can read the DLQ sees them (docs/privacy.md)');
     }

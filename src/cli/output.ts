@@ -89,7 +89,8 @@ export function formatSummary(o: Outcome, dlq: boolean): string {
     `  rejected    ${n(s.rejected)}${reasons ? `   (${reasons})` : ''}`,
   );
   if (s.rejected > 0) {
-    lines.push(dlq ? `              ${n(s.deadLettered)} sent to the dead-letter queue` : `              ${n(s.leftOnQueue)} left on the queue for its redrive policy (no SQS_DLQ_URL)`);
+    const left = o.rejectsReturn ? 'left on the queue, which has no redrive policy: they come back (no SQS_DLQ_URL)' : 'left on the queue for its redrive policy (no SQS_DLQ_URL)';
+    lines.push(dlq ? `              ${n(s.deadLettered)} sent to the dead-letter queue` : `              ${n(s.leftOnQueue)} ${left}`);
     if (dlq && s.tooLargeForDlq > 0) lines.push(`              ${n(s.tooLargeForDlq)} too large for the dead-letter queue: left on the queue for its redrive policy`);
     const otherLeft = dlq ? s.leftOnQueue - s.tooLargeForDlq : 0;
     if (otherLeft > 0) lines.push(`              ${n(otherLeft)} left on the queue (corrupted on the way, or refused by the dead-letter queue)`);

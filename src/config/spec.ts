@@ -39,7 +39,7 @@ export const SETTINGS = {
   },
   dlqUrl: {
     env: 'SQS_DLQ_URL', flag: '--dlq-url <url>', default: undefined, schema: url.optional(),
-    doc: 'Dead-letter queue for rejected messages: another queue of the source\'s type (FIFO or standard; checked at start-up). Unset: rejects stay on the source queue for its own redrive policy.',
+    doc: 'Dead-letter queue for rejected messages: another queue of the source\'s type (FIFO or standard; checked at start-up). Unset: rejects stay on the source queue for its own redrive policy (`drain`, `run` and `doctor` warn if it has none).',
   },
   dlqBody: {
     env: 'DLQ_BODY', flag: '--dlq-body <mode>', default: 'encrypted', schema: z.enum(['encrypted', 'raw']),

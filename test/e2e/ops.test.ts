@@ -18,6 +18,8 @@ describe('operations commands', () => {
     const before = await runCli(['doctor'], env);
     expect(before.code).toBe(1);
     expect(before.stdout).toMatch(/schema\s+FAIL\s+table user_logins does not exist; run `login-etl init-db`/);
+    // Not a second FAIL pointing at sql/roles.sql: the missing schema is the one thing to fix.
+    expect(before.stdout).toMatch(/privileges\s+skip\s+not checked until the schema check passes/);
     expect(before.stdout).toMatch(/masking key\s+pass/);
     expect(before.stdout).toMatch(/SQS source queue\s+pass/);
     const tuned = await runCli(['doctor', '--batch-size', '400', '--max-in-flight', '2000'], { ...env, SQS_RECEIVERS: '4' });
@@ -30,6 +32,29 @@ describe('operations commands', () => {
     expect(noKey.code).toBe(1);
     expect(noKey.stdout).toMatch(/masking key\s+FAIL\s+PII_KEY/);
     expect(noKey.stdout).not.toContain('short');
+  });
+
+  it('without SQS_DLQ_URL, doctor and drain warn when the queue has no redrive policy either (rejects would come back without end)', async () => {
+    const { queueUrl, dlqUrl } = await freshQueues(sqs);
+    const db = await freshDatabase();
+    const env = { SQS_QUEUE_URL: queueUrl, DATABASE_URL: db, PII_KEY: TEST_KEY };
+    expect((await runCli(['init-db'], env)).code).toBe(0);
+    const doctor = await runCli(['doctor'], env);
+    expect(doctor.code, doctor.stdout).toBe(0); // a warning, not a failure
+    expect(doctor.stdout).toMatch(/SQS dead-letter queue\s+warn\s+SQS_DLQ_URL is not set and the source queue has no redrive policy: a rejected message stays on it and comes back/);
+    await sendBodies(sqs, queueUrl, ['not json']);
+    const drained = await runCli(['drain'], { ...env, SQS_VISIBILITY_TIMEOUT: '2' });
+    expect(drained.code, drained.stderr).toBe(0);
+    expect(drained.stderr).toContain('SQS_DLQ_URL is not set and the source queue has no redrive policy');
+    expect(drained.stdout).toContain('1 left on the queue, which has no redrive policy: they come back (no SQS_DLQ_URL)');
+    // With a redrive policy the queue itself is the dead end: doctor says where rejects go, and drain does not warn.
+    const { Attributes } = await sqs.call<{ Attributes: Record<string, string> }>('GetQueueAttributes', { QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] });
+    const arn = Attributes.QueueArn ?? '';
+    await sqs.call('SetQueueAttributes', { QueueUrl: queueUrl, Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 3 }) } });
+    const withPolicy = await runCli(['doctor'], env);
+    expect(withPolicy.stdout).toMatch(new RegExp(`SQS dead-letter queue\\s+skip\\s+SQS_DLQ_URL not set: rejects stay on the source queue until its redrive policy moves them \\(after 3 receives, to ${arn.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`));
+    const again = await runCli(['drain'], env);
+    expect(again.stderr).not.toContain('no redrive policy');
   });
 
   it('redrive moves dead letters back to the source queue, where a fixed pipeline takes them', async () => {

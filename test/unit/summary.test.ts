@@ -28,6 +28,7 @@ const outcome = (summary: Summary, ended: Ended = 'drained', signal: Outcome['si
   complete: ended === 'drained',
   signal,
   unfinished,
+  rejectsReturn: false,
 });
 
 /** Every "<rate> msg/s overall (<n> received in <t> s" in the text, checked against its own figures. */
@@ -39,6 +40,12 @@ function overall(text: string): { rate: number; received: number; seconds: numbe
 }
 
 describe('drain summary', () => {
+  it("says where rejects left on the queue go: to its redrive policy, or back, when it has none", () => {
+    const left = { ...counts(100, 2_000, 1_500), deadLettered: 0, leftOnQueue: 2 };
+    expect(formatSummary(outcome(left), false)).toContain('\n              2 left on the queue for its redrive policy (no SQS_DLQ_URL)');
+    expect(formatSummary({ ...outcome(left), rejectsReturn: true }, false)).toContain('\n              2 left on the queue, which has no redrive policy: they come back (no SQS_DLQ_URL)');
+  });
+
   it('prints an overall rate that agrees with the time it prints (the 1,000-message case)', () => {
     const text = formatSummary(outcome(counts(1000, 1449, 517)), true);
     expect(text.split('\n')[0]).toBe('drained in 1.45 s');

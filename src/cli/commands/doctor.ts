@@ -9,13 +9,15 @@ import { checkSchema, LEDGER, TABLE } from '../../sink/schema.js';
 import { describeSqsError } from '../../source/errors.js';
 import { queueInfo, type QueueInfo } from '../../source/queueInfo.js';
 import { checkQueueTypes, createContext, type AppContext } from '../context.js';
+import { NO_DEAD_END } from '../consume.js';
 import { addSettingOptions, configFrom, PIPELINE_KEYS } from '../options.js';
 import { formatTable } from '../output.js';
 import { formatCount } from '../../format.js';
 
 interface Check {
   check: string;
-  result: 'pass' | 'FAIL' | 'skip';
+  /** `warn`: works, but likely not as meant; only FAIL makes doctor exit 1. */
+  result: 'pass' | 'FAIL' | 'warn' | 'skip';
   detail: string;
 }
 
@@ -83,8 +85,12 @@ async function runChecks(ctx: AppContext): Promise<Check[]> {
       if (source) checkQueueTypes({ source, dlq: d }, c.queueUrl, dlq);
       return `${dlq}: ${d.fifo ? 'FIFO, ' : ''}~${formatCount(d.visible)} messages, takes up to ${formatCount(d.maxMessageBytes)} bytes each; ${bodies}`;
     }, (e) => (e instanceof ConfigError ? e.message : describeSqsError(e, dlq)));
+  } else if (source && !source.redrivePolicy) {
+    checks.push({ check: 'SQS dead-letter queue', result: 'warn', detail: NO_DEAD_END });
   } else {
-    checks.push({ check: 'SQS dead-letter queue', result: 'skip', detail: 'SQS_DLQ_URL not set: rejects stay on the source queue' });
+    const policy = source?.redrivePolicy;
+    const moved = policy ? ` until its redrive policy moves them (after ${formatCount(policy.maxReceiveCount)} receives, to ${policy.deadLetterTargetArn})` : '';
+    checks.push({ check: 'SQS dead-letter queue', result: 'skip', detail: `SQS_DLQ_URL not set: rejects stay on the source queue${moved}` });
   }
   // A refused DATABASE_URL (a ConfigError from resolving it) has no target to describe: its message says it all.
   const pgMsg = (e: unknown) => (e instanceof LoginEtlError ? e.message : describePgError(e, ctx.pgTarget));
@@ -108,10 +114,15 @@ async function runChecks(ctx: AppContext): Promise<Check[]> {
     if (tls.mode !== 'off' && !tlsVersion) throw new Error(`${detail}, yet the server reports this connection unencrypted`);
     return detail;
   }, (e) => (e instanceof Error ? e.message : String(e)));
-  await attempt('schema', async () => {
+  const schemaOk = await attempt('schema', async () => {
     await checkSchema(ctx.pool(1));
     return `${TABLE} and ${LEDGER} have the expected columns`;
   }, pgMsg);
+  if (!schemaOk) {
+    // Privileges on tables that are missing or not as expected would only repeat the schema's failure.
+    checks.push({ check: 'privileges', result: 'skip', detail: 'not checked until the schema check passes' });
+    return checks;
+  }
   await attempt('privileges', async () => {
     const wanted: [string, string][] = [[TABLE, 'INSERT'], [LEDGER, 'SELECT'], [LEDGER, 'INSERT'], [LEDGER, 'DELETE']];
     const { rows } = await ctx.pool(1).query<{ ok: boolean[] }>(
