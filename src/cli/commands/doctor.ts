@@ -42,12 +42,18 @@ async function keyChecks(ctx: AppContext): Promise<Check[]> {
   if (!report.keyring) {
     return [{ check: 'masking key', result: 'FAIL', detail: `${report.where}${kms}: ${failed} of ${report.versions.length} key versions could not be unwrapped` }, ...rows];
   }
+  let writing: number;
   try {
-    createMasker(report.keyring, c.piiMaskMode, { context: c.piiContext }).mask('ip', '192.0.2.1');
+    const masker = createMasker(report.keyring, c.piiMaskMode, { context: c.piiContext });
+    masker.mask('ip', '192.0.2.1');
+    writing = masker.writeVersion();
   } catch (err) {
     return [{ check: 'masking key', result: 'FAIL', detail: err instanceof Error ? err.message : String(err) }, ...rows];
   }
-  const detail = `${report.where}${kms}: ${report.versions.length} key version(s), primary v${report.primary}, mode ${c.piiMaskMode}${c.piiContext ? `, PII_CONTEXT ${JSON.stringify(c.piiContext)}` : ''}`;
+  // An HMAC cut-over keeps writing an older version for a while: say which one, and until when.
+  const cutover = report.keyring.hmacCutover;
+  const writes = writing !== report.primary && cutover ? ` (writing v${writing} until ${cutover.until.toISOString()}: hmacCutover)` : '';
+  const detail = `${report.where}${kms}: ${report.versions.length} key version(s), primary v${report.primary}${writes}, mode ${c.piiMaskMode}${c.piiContext ? `, PII_CONTEXT ${JSON.stringify(c.piiContext)}` : ''}`;
   return [{ check: 'masking key', result: 'pass', detail: `${detail}${warnings.length ? `; warning: ${warnings.join('; ')}` : ''}` }, ...rows];
 }
 
