@@ -35,7 +35,7 @@ BEGIN
     INTO foreign_objects
     FROM objects o WHERE NOT EXISTS (SELECT 1 FROM mine WHERE mine.r OPERATOR(pg_catalog.=) o.owner);
   IF foreign_objects IS NOT NULL THEN
-    RAISE EXCEPTION 'init-db: % in schema % belong to another role: run init-db as that owner (sql/roles.sql runs as the table owner too; the writer role cannot run init-db); if no one ran init-db as that role, it may have planted them: inspect them before anything reads them', foreign_objects, pg_catalog.current_schema()
+    RAISE EXCEPTION 'init-db: in schema %, another role owns %: run init-db as that owner (sql/roles.sql runs as the table owner too; the writer role cannot run init-db); if no one ran init-db as that role, it may have planted them: inspect them before anything reads them', pg_catalog.current_schema(), foreign_objects
       USING ERRCODE = 'LE001'; -- login-etl's own SQLSTATE: src/sink/schema.ts turns it into a configuration error
   END IF;
 END

@@ -146,7 +146,7 @@ export const SETTINGS = {
   },
   piiContext: {
     env: 'PII_CONTEXT', flag: '--pii-context <name>', default: undefined,
-    schema: z.string().max(128).regex(/^[^\p{Cc}]*$/u, 'must be printable text').optional(),
+    schema: z.string().max(128, 'must be at most 128 characters').regex(/^[^\p{Cc}]*$/u, 'must be printable text').optional(),
     doc: 'Dataset or tenant name mixed into every masking subkey, so datasets masked with one key cannot be joined on their tokens. Unset: tokens as without it. Changing it starts a new token epoch.',
   },
   strictKeyFiles: {

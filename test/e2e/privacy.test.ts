@@ -167,9 +167,9 @@ describe('reversible masking (PII_MASK_MODE=siv), reveal, rekey and report', () 
     await query(db, `UPDATE user_logins SET masked_ip = 's2.' || repeat('A', 86) WHERE ctid = (SELECT min(ctid) FROM user_logins)`);
     const rk = await runCli(['rekey', '--batch-size', '50'], rotated);
     expect(rk.code).toBe(1);
-    expect(rk.stdout).toContain('re-encrypted 399 rows to key version 3; skipped 1 rows whose tokens do not decrypt (auth_failed 1 (v2))');
+    expect(rk.stdout).toContain('re-encrypted 399 rows to key version 3; skipped 1 row whose tokens do not decrypt (by token: auth_failed 1 (v2))');
     const lines = rk.stderr.trim().split('\n').filter((l) => l.startsWith('login-etl:'));
-    expect(lines).toEqual([expect.stringMatching(/^login-etl: rekey incomplete: 1 rows were skipped because their tokens do not decrypt/)]);
+    expect(lines).toEqual([expect.stringMatching(/^login-etl: rekey incomplete: 1 row was skipped because its tokens do not decrypt \(by token: auth_failed 1 \(v2\)\)/)]);
     expect(rk.stderr).toMatch(/"ctid":"\(\d+,\d+\)","field":"ip","reason":"auth_failed"/);
     const [c] = await query<{ v3: number }>(db, `SELECT count(*) FILTER (WHERE masked_ip LIKE 's3.%' AND masked_device_id LIKE 's3.%')::int AS v3 FROM user_logins`);
     expect(c?.v3).toBe(399);

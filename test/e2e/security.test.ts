@@ -39,7 +39,7 @@ describe('least-privilege role (sql/roles.sql)', () => {
     expect(report.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^login-etl: user "login_etl_writer" lacks a privilege at .*login_etl_analyst read \(report, analysts\), which is NOLOGIN: grant it to a login role \(GRANT login_etl_analyst TO <role>\); or use the table owner$/)]);
     const init = await runCli(['init-db'], { DATABASE_URL: writer.toString() });
     expect(init.code).toBe(2);
-    expect(init.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^login-etl: init-db: .*user_logins \(owner \w+\).* belong to another role: run init-db as that owner \(sql\/roles.sql runs as the table owner too; the writer role cannot run init-db\)/)]);
+    expect(init.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^login-etl: init-db: in schema \w+, another role owns .*user_logins \(owner \w+\).*: run init-db as that owner \(sql\/roles.sql runs as the table owner too; the writer role cannot run init-db\)/)]);
     // …and the way it names works: an analyst login granted login_etl_analyst reads the report.
     await query(admin, `DROP ROLE IF EXISTS sec_analyst; CREATE ROLE sec_analyst LOGIN PASSWORD 'analyst-pw'; GRANT login_etl_analyst TO sec_analyst`);
     const analyst = new URL(admin);
@@ -131,7 +131,7 @@ describe('privileges that hold where PUBLIC may create in schema public (Postgre
     await as(db, 'login_etl_squatter', "CREATE FUNCTION public.login_etl_app_version(v integer) RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$");
     const r = await runCli(['init-db'], { DATABASE_URL: db });
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^login-etl: init-db: login_etl_app_version\(\) \(owner login_etl_squatter\) in schema public belong to another role/)]);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^login-etl: init-db: in schema public, another role owns login_etl_app_version\(\) \(owner login_etl_squatter\): /)]);
     expect(await query(db, "SELECT 1 FROM pg_class WHERE relname = 'login_etl_shared_ips'")).toEqual([]);
     await query(db, 'DROP FUNCTION public.login_etl_app_version(integer)');
     expect((await runCli(['init-db'], { DATABASE_URL: db })).code).toBe(0);

@@ -30,6 +30,7 @@ describe('loadConfig', () => {
     [{ BATCH_SIZE: 'many' }, 'BATCH_SIZE (--batch-size) must be a whole number from 1 to 10,000'],
     [{ SQS_QUEUE_URL: 'not a url' }, 'SQS_QUEUE_URL (--queue-url) must be a URL'],
     [{ PII_MASK_MODE: 'md5' }, 'PII_MASK_MODE (--mask-mode) must be one of: hmac, siv'],
+    [{ PII_CONTEXT: 'x'.repeat(129) }, 'PII_CONTEXT (--pii-context) must be at most 128 characters'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL (--database-url) must start with postgres://'],
   ])('%j fails with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

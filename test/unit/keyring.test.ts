@@ -40,6 +40,7 @@ describe('loadKeyring', () => {
     await expectConfigError(() => loadKeyring({}), 'PII_KEY');
     await expectConfigError(() => loadKeyring({ piiKey: SHORT }), 'at least 32', SHORT);
     await expectConfigError(() => loadKeyring({ piiKey: 'not base64 at all!!' }), 'not valid base64', 'not base64');
+    await expectConfigError(() => loadKeyring({ piiKey: ' \n' }), 'PII_KEY is empty; generate a key with `login-etl keygen`');
   });
 
   it('loads a keyring with several versions and a primary', async () => {

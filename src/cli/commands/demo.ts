@@ -4,7 +4,7 @@ import type { SettingKey } from '../../config/spec.js';
 import { generateEvents } from '../../demo/generate.js';
 import { loadKeyring } from '../../masking/keyring.js';
 import { generateKeyText } from '../../masking/keys.js';
-import { startEmbeddedPostgres, startEmbeddedSqs, type EmbeddedPostgres, type EmbeddedSqs } from '../../demo/embedded.js';
+import { assertDemoInstalled, startEmbeddedPostgres, startEmbeddedSqs, type EmbeddedPostgres, type EmbeddedSqs } from '../../demo/embedded.js';
 import { initDb } from '../../sink/schema.js';
 import { createSqsClient } from '../../source/client.js';
 import { createQueue } from '../../source/queue.js';
@@ -34,7 +34,7 @@ const DEMO_ADDRESSES = {
 export function demoCommand(program: Command): void {
   program
     .command('demo')
-    .description('Zero-setup demo: embedded SQS (fauxqs) and PostgreSQL, a generated data set, a full drain, a report. Cleans up after itself.')
+    .description('Zero-setup demo: embedded SQS (fauxqs) and PostgreSQL, a generated data set, a full drain, a report. Cleans up after itself. Needs the dev dependencies: run it in a clone, after `npm ci` (`npm start`).')
     .option('-n, --count <n>', 'events to generate', positiveInt(), 1000)
     .option('--seed <n>', 'seed for the generated data', positiveInt(), 7)
     .option('--mask-mode <mode>', 'hmac or siv [env PII_MASK_MODE; default "hmac"]')
@@ -55,6 +55,7 @@ export function demoCommand(program: Command): void {
         void cleanup().finally(() => process.exit(signalExitCode(signal)));
       });
       try {
+        assertDemoInstalled();
         const throwawayKey = !env.PII_KEY && !env.PII_KEY_FILE && !env.PII_KEYRING && !env.PII_KEYRING_FILE;
         if (throwawayKey) env.PII_KEY = generateKeyText();
         env.PII_MASK_MODE = opts.maskMode ?? env.PII_MASK_MODE ?? 'hmac';
@@ -94,7 +95,7 @@ export function demoCommand(program: Command): void {
           say();
           say(formatReport(await buildReport(ctx.pool(), 5)));
           const dead: Record<string, unknown>[] = [];
-          await scanDeadLetters(ctx, dlqUrl, { max: 5 }, (e) => dead.push(listRow(e)));
+          await scanDeadLetters(ctx, dlqUrl, { max: 5 }, (e) => dead.push(listRow(e, false)));
           if (dead.length > 0) {
             say('The dead-letter queue holds the malformed events encrypted; `login-etl dlq list` shows them with tokens:');
             say(formatTable(dead, LIST_COLUMNS.filter((c) => c !== 'time' && c !== 'body')));

@@ -83,8 +83,8 @@ function entryJson(e: DeadLetterEntry, preview: number, label: GroupLabel): Reco
 /** The original body's size in bytes, grouped (`1,234`), or `?` when the dead letter does not say. */
 const bodySize = (e: DeadLetterEntry): string => (e.bodyBytes === null ? '?' : formatCount(e.bodyBytes));
 
-/** The text listing's line for a dead letter: no raw body, a masked preview. */
-export function listRow(e: DeadLetterEntry): Record<string, unknown> {
+/** The text listing's line for a dead letter: no raw body, a masked preview; `revealHint: false` where the queue will be gone (the demo). */
+export function listRow(e: DeadLetterEntry, revealHint = true): Record<string, unknown> {
   const b = bodyText(e, PREVIEW_TEXT);
   return {
     id: e.id,
@@ -93,7 +93,7 @@ export function listRow(e: DeadLetterEntry): Record<string, unknown> {
     time: e.time?.replace(/\.\d{3}Z$/, 'Z') ?? '',
     bytes: bodySize(e),
     body: e.encoding === 'raw' ? 'raw' : 'encrypted',
-    masked: b.note ? `(${b.note.replace(/ \(it may hold.*$/, `; \`dlq show ${e.id} --reveal\``)})` : b.text,
+    masked: b.note ? `(${b.note.replace(/ \(it may hold.*$/, revealHint ? `; \`dlq show ${e.id} --reveal\`` : '')})` : b.text,
   };
 }
 export const LIST_COLUMNS = ['id', 'reason', 'field', 'time', 'bytes', 'body', 'masked'] as const;
@@ -155,7 +155,7 @@ function listCommand(dlq: Command): void {
         if (opts.json) process.stdout.write(`${safeJson(entryJson(e, PREVIEW_JSON, label))}\n`);
         else rows.push(listRow(e));
       });
-      const more = listed >= opts.max && visible > listed ? `; about ${formatCount(visible - listed)} more in the queue: --max to list more` : '';
+      const more = listed >= opts.max && visible > listed ? `; about ${formatCount(visible - listed)} more in the queue${opts.reason ? ', of any reason' : ''}: --max to list more` : '';
       const fifo = dlqUrl.endsWith('.fifo') ? ' (on a FIFO queue, only the first messages of each group: SQS gives out the rest once those are gone)' : '';
       const cut = stdoutClosed.aborted ? 'stdout was closed early (e.g. `| head`), so not all of them reached it: ' : '';
       const summary = `${interrupted ? `interrupted by ${interrupted}: ` : ''}${cut}listed ${formatCount(listed)} dead letter${listed === 1 ? '' : 's'} from ${dlqUrl}${more}${fifo}; none consumed${unreadable ? `; ${unreadable} cannot be read (see the log lines above)` : ''}`;

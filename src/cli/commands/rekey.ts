@@ -7,8 +7,11 @@ import { MAX_SKIPPED_ROWS, rekeyTable, type SkippedRow } from '../../sink/rekey.
 import { LoginEtlError } from '../../errors.js';
 import { createContext } from '../context.js';
 import { addSettingOptions, configFrom, positiveInt, SINK_KEYS } from '../options.js';
+import { formatCount } from '../../format.js';
 
 /** `auth_failed 2, unknown_version 1 (v3)`: why rows were skipped, with the versions their tokens name. */
+const plural = (n: number, noun: string) => `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
+
 function reasons(skipped: SkippedRow[]): string {
   const by = new Map<string, Set<number>>();
   const count = new Map<string, number>();
@@ -46,11 +49,11 @@ export function rekeyCommand(program: Command): void {
       const { moved, skipped, stopped } = result;
       const rows = new Set(skipped.map((s) => s.ctid)).size;
       audit(ctx.log, { action: 'rekey', tokens: moved, outcome: rows ? 'incomplete' : 'ok', ...(rows ? { skipped: rows } : {}) }, ctx.config.auditLogFile);
-      process.stdout.write(`re-encrypted ${moved} rows to key version ${keyring.primary}${rows ? `; skipped ${rows} rows whose tokens do not decrypt (${reasons(skipped)})` : ''}\n`);
+      process.stdout.write(`re-encrypted ${plural(moved, 'row')} to key version ${keyring.primary}${rows ? `; skipped ${plural(rows, 'row')} whose tokens do not decrypt (by token: ${reasons(skipped)})` : ''}\n`);
       if (rows) {
         const why = stopped
           ? `stopped after ${MAX_SKIPPED_ROWS} rows that do not decrypt: the keyring (a key version, PII_CONTEXT) is more likely wrong than the rows`
-          : `${rows} rows were skipped because their tokens do not decrypt (${reasons(skipped)})`;
+          : `${plural(rows, 'row')} ${rows === 1 ? 'was' : 'were'} skipped because ${rows === 1 ? 'its' : 'their'} tokens do not decrypt (by token: ${reasons(skipped)})`;
         throw new LoginEtlError(
           'ETL_ERR_REKEY_INCOMPLETE',
           `rekey incomplete: ${why}; the log names each row's ctid. Add missing key versions or fix PII_CONTEXT and run it again; keep the old keys until it reports none`,
