@@ -199,6 +199,18 @@ describe('dead letters without raw PII (DLQ_BODY=encrypted, the default)', () =>
     expect(redrive.stderr.split('\n').filter((l) => l.startsWith('login-etl:'))).toEqual([expect.stringMatching(/^login-etl: redrive incomplete: 2 dead letters stayed in the DLQ \((auth_failed 1, swapped 1|swapped 1, auth_failed 1)\)/)]);
     expect(await depth(sqs, other)).toBe(2);
     expect(await depth(sqs, scratch)).toBe(0);
+    // Many alike: one warning each kind, then a count, and the counts come before the final line.
+    for (let n = 0; n < 4; n++) await sdkSend(sdk, other, `${a.Body.slice(0, i)}${a.Body[i] === 'A' ? 'B' : 'A'}${a.Body.slice(i + 1)}`, attributesOf(a));
+    const many = await runCli(['redrive'], e);
+    expect(many.code).toBe(1);
+    const lines = many.stderr.trim().split('\n');
+    const counted = lines.findIndex((l) => l.includes('more like this'));
+    expect(counted, many.stderr).toBeGreaterThanOrEqual(0);
+    expect(lines.at(-1)).toMatch(/^login-etl: redrive incomplete: 6 dead letters stayed in the DLQ/);
+    expect(counted).toBeLessThan(lines.length - 1);
+    const listed = await runCli(['dlq', 'list'], e);
+    expect(listed.stderr.split('\n').filter((l) => l.includes('dead letter cannot be read: authentication failed')).length).toBe(2); // the first, then its count
+    expect(listed.stderr).toMatch(/"repeated":4/);
     // Another key reads nothing either.
     const wrongKey = await runCli(['dlq', 'show', idB, '--dlq-url', dlqUrl], { ...env, PII_KEY: testKey(2) });
     expect(wrongKey.code).toBe(2);

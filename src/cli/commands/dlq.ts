@@ -18,6 +18,7 @@ import { formatTable } from '../output.js';
 import { stdoutClosed } from '../stdout.js';
 import { handleStopSignals, signalExitCode, type StopSignal } from '../signals.js';
 import { formatCount } from '../../format.js';
+import { flushRepeats } from '../../observability/repeat.js';
 
 /** Most dead letters one listing holds hidden at once. */
 export const MAX_LIST = 100_000;
@@ -125,7 +126,7 @@ export async function scanDeadLetters(
         listed++;
         if (e.error) {
           unreadable++;
-          ctx.log.warn({ messageId: e.id, dlqMessageId: e.dlqMessageId, failure: e.error.failure }, `dead letter cannot be read: ${e.error.message}`);
+          ctx.log.warn({ messageId: e.id, dlqMessageId: e.dlqMessageId, failure: e.error.failure, repeat: `dlq:unreadable:${e.error.failure}` }, `dead letter cannot be read: ${e.error.message}`);
         }
         each(e);
       }
@@ -155,6 +156,7 @@ function listCommand(dlq: Command): void {
         if (opts.json) process.stdout.write(`${safeJson(entryJson(e, PREVIEW_JSON, label))}\n`);
         else rows.push(listRow(e));
       });
+      flushRepeats();
       const more = listed >= opts.max && visible > listed ? `; about ${formatCount(visible - listed)} more in the queue${opts.reason ? ', of any reason' : ''}: --max to list more` : '';
       const fifo = dlqUrl.endsWith('.fifo') ? ' (on a FIFO queue, only the first messages of each group: SQS gives out the rest once those are gone)' : '';
       const cut = stdoutClosed.aborted ? 'stdout was closed early (e.g. `| head`), so not all of them reached it: ' : '';

@@ -8,6 +8,7 @@ import { createContext, preflightQueue } from '../context.js';
 import { addSettingOptions, configFrom, DLQ_KEYS, positiveInt, SOURCE_KEYS } from '../options.js';
 import { handleStopSignals, signalExitCode, type StopSignal } from '../signals.js';
 import { reasonOption } from './dlq.js';
+import { flushRepeats } from '../../observability/repeat.js';
 
 export function redriveCommand(program: Command): void {
   const cmd = program
@@ -39,6 +40,7 @@ export function redriveCommand(program: Command): void {
       await preflightQueue(ctx, dlqUrl, ctx.dlqSqs());
       await preflightQueue(ctx);
       const r = await redrive({ sqs: ctx.sqs(), dlqSqs: ctx.dlqSqs(), dlqUrl, queueUrl, max: opts.max, reason: opts.reason, decode, log: ctx.log, signal: stop.signal });
+      flushRepeats(); // the counts of summarised log lines come before the summary, as in drain
       const copies = r.duplicates === 0 ? '' : `; deleted ${formatCount(r.duplicates)} duplicate ${r.duplicates === 1 ? 'copy' : 'copies'} from the DLQ (a message dead-lettered once per delivery: one copy was moved)`;
       process.stdout.write(`moved ${formatCount(r.moved)} message${r.moved === 1 ? '' : 's'} from ${dlqUrl} to ${queueUrl}${copies}${stoppedBy ? ` (interrupted by ${stoppedBy})` : ''}\n`);
       const left = Object.entries(r.skipped);
