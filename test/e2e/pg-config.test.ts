@@ -52,9 +52,9 @@ describe('PostgreSQL settings: one line for each fixable fault, and passwords ke
     const file = join(dir, 'database-url');
     writeFileSync(file, `${urlWith(encodeURIComponent(role.password))}\n`);
     chmodSync(file, 0o600);
-    const { queueUrl } = await freshQueues(sqsClient());
+    const { queueUrl, dlqUrl } = await freshQueues(sqsClient());
     await sendBodies(sqsClient(), queueUrl, [JSON.stringify({ user_id: 'from-file', device_type: 'ios', ip: '192.0.2.7', device_id: 'd', locale: null, app_version: '1.0' })]);
-    const r = await runCli(['drain', '--json'], { DATABASE_URL_FILE: file, SQS_QUEUE_URL: queueUrl, PII_KEY: TEST_KEY, LOG_LEVEL: 'warn' });
+    const r = await runCli(['drain', '--json'], { DATABASE_URL_FILE: file, SQS_QUEUE_URL: queueUrl, SQS_DLQ_URL: dlqUrl, PII_KEY: TEST_KEY, LOG_LEVEL: 'warn' });
     expect(r.code, r.stderr).toBe(0);
     expect(lastJson(r.stdout)).toMatchObject({ written: 1 });
     expect(r.stderr).toBe('');
