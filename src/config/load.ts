@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { SETTINGS, type Setting, type SettingKey } from './spec.js';
+import { KEY_SOURCES, SETTINGS, type Setting, type SettingKey } from './spec.js';
 
 export type Config = { -readonly [K in SettingKey]: z.output<(typeof SETTINGS)[K]['schema']> };
 export type Env = Record<string, string | undefined>;
@@ -83,9 +83,6 @@ export function checkRetryRange(c: Config): void {
     SETTINGS.retryBaseMs.env,
   );
 }
-
-/** The masking key's sources, in the order the keyring loader takes the first that is set. */
-const KEY_SOURCES = ['piiKeyring', 'piiKeyringFile', 'piiKey', 'piiKeyFile'] as const satisfies readonly SettingKey[];
 
 /**
  * A key named by flag (`--key-file`, `--keyring-file`) is the key used: flags win over every key variable, so an

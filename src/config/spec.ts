@@ -199,3 +199,6 @@ export const KNOWN_ENV = new Set<string>([
 export function rangeText(s: Setting): string | undefined {
   return INT_RANGES.get(s.schema);
 }
+
+/** Where a masking key can come from, in the order the first one set is used (masking/keyring.ts). */
+export const KEY_SOURCES = ['piiKeyring', 'piiKeyringFile', 'piiKey', 'piiKeyFile'] as const satisfies readonly SettingKey[];

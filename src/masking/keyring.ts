@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../config/errors.js';
 import type { Env } from '../config/load.js';
+import { KEY_SOURCES, SETTINGS } from '../config/spec.js';
 import type { LoginEtlError } from '../errors.js';
 import { findDuplicateMember } from './json.js';
 import { readSecretFile, type ProcessIds } from './keyfile.js';
@@ -120,24 +121,16 @@ export interface LoadOptions {
   ids?: ProcessIds;
 }
 
-/** Where a key can come from, in the order the first one set is used. */
-const SOURCE_ORDER: readonly (readonly [keyof KeySources, string])[] = [
-  ['piiKeyring', 'PII_KEYRING'],
-  ['piiKeyringFile', 'PII_KEYRING_FILE'],
-  ['piiKey', 'PII_KEY'],
-  ['piiKeyFile', 'PII_KEY_FILE'],
-];
-
 /**
  * Reads the first of PII_KEYRING, PII_KEYRING_FILE, PII_KEY, PII_KEY_FILE that is set, warning if another is
  * set too (its key is not the one used). Does not call KMS.
  */
 export function readKeyringSource(src: KeySources, o: LoadOptions = {}): KeyringSource {
   const file = { strict: src.strictKeyFiles ?? false, warn: o.warn ?? (() => {}), ...(o.ids ? { ids: o.ids } : {}) };
-  const set = SOURCE_ORDER.filter(([k]) => src[k] !== undefined).map(([, name]) => name);
+  const set = KEY_SOURCES.filter((k) => src[k] !== undefined).map((k) => SETTINGS[k].env);
   if (set.length > 1) {
     const others = set.slice(1);
-    file.warn(`${set[0]} is the masking key used; ${others.join(' and ')} ${others.length > 1 ? 'are' : 'is'} set too and ignored (the first set of ${SOURCE_ORDER.map(([, n]) => n).join(', ')} is used); unset the others`);
+    file.warn(`${set[0]} is the masking key used; ${others.join(' and ')} ${others.length > 1 ? 'are' : 'is'} set too and ignored (the first set of ${KEY_SOURCES.map((k) => SETTINGS[k].env).join(', ')} is used); unset the others`);
   }
   if (src.piiKeyring !== undefined) return parseKeyring(src.piiKeyring, 'PII_KEYRING');
   if (src.piiKeyringFile !== undefined) {

@@ -9,9 +9,9 @@ import { createContext } from '../context.js';
 import { addSettingOptions, configFrom, positiveInt, SINK_KEYS } from '../options.js';
 import { formatCount } from '../../format.js';
 
-/** `auth_failed 2, unknown_version 1 (v3)`: why rows were skipped, with the versions their tokens name. */
 const plural = (n: number, noun: string) => `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
 
+/** `auth_failed 2, unknown_version 1 (v3)`: why rows were skipped, with the versions their tokens name. */
 function reasons(skipped: SkippedRow[]): string {
   const by = new Map<string, Set<number>>();
   const count = new Map<string, number>();
