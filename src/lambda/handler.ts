@@ -8,7 +8,7 @@ import { loadKeyring } from '../masking/keyring.js';
 import { createMasker } from '../masking/masker.js';
 import { createLogger } from '../observability/logger.js';
 import { deadLetterBatches, deadLetterOf, identityEncoder, type Encoded } from '../pipeline/rejects.js';
-import { pgErrorFields } from '../sink/errors.js';
+import { classifyPgError, describePgError, pgErrorFields, type PgTarget } from '../sink/errors.js';
 import { resolveConnection } from '../sink/connection.js';
 import { createPool } from '../sink/pool.js';
 import { writeSplitting } from '../sink/split.js';
@@ -28,6 +28,8 @@ export { FullBatchFailureError, LAMBDA_ERROR_CODES } from './errors.js';
 
 export interface LambdaDeps {
   pool: pg.Pool;
+  /** Who and where the pool connects, for the one line that says what a failed write means (never the password). */
+  pgTarget?: PgTarget;
   transform: Transformer;
   log: Logger;
   /** With a DLQ, rejects are sent there and reported as processed; without, they are reported as failures. */
@@ -146,7 +148,10 @@ async function write(d: LambdaDeps, rows: Parsed[]): Promise<{ outage: boolean; 
     const { refused } = await writeSplitting((group) => writeRows(d.pool, group), rows.map((p) => (p as Parsed & { row: LedgerRow }).row));
     return { outage: false, refused: refused.map((r) => byId.get(r.messageId)).filter((p) => p !== undefined).sort((a, b) => a.index - b.index) };
   } catch (err) {
-    d.log.error({ ...pgErrorFields(err), rows: rows.length }, 'batch write failed; the messages will be retried');
+    // The CLI's words for the failure; a configuration fault (a password, a privilege) will not pass by itself.
+    const what = d.pgTarget ? `: ${describePgError(err, d.pgTarget)}` : '';
+    const retried = classifyPgError(err) === 'config' ? 'the messages will be retried, but this needs a fix, not a retry' : 'the messages will be retried';
+    d.log.error({ ...pgErrorFields(err), rows: rows.length }, `batch write failed; ${retried}${what}`);
     return { outage: true, refused: [] };
   }
 }
@@ -214,6 +219,7 @@ async function build(): Promise<(event: SQSEvent) => Promise<SQSBatchResponse>> 
   const dlq = sqs && config.dlqUrl ? await queueInfo(sqs, config.dlqUrl) : undefined;
   return createHandler({
     pool: createPool({ connection, max: 1 }),
+    pgTarget: connection.target,
     transform: acceptingDeadLetters(createTransformer(createMasker(keyring, config.piiMaskMode, { context: config.piiContext }), parseFieldMap(config.fieldMap)), keyring),
     log,
     ...(sqs && dlq ? { sqs, dlqUrl: config.dlqUrl, dlq: { fifo: dlq.fifo, maxMessageBytes: dlq.maxMessageBytes, arn: dlq.arn }, encodeDeadLetter: createDeadLetterEncoder(keyring, config.dlqBody) } : {}),

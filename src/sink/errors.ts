@@ -43,7 +43,8 @@ const isCertError = (err: unknown): boolean => CERT_CODE.test(codeOf(err) ?? '')
 const isTlsRefused = (err: unknown): boolean => err instanceof Error && err.message === 'The server does not support SSL connections';
 
 /** SQLSTATEs of the transient kind outside the classes that are transient as a whole. */
-const TRANSIENT_STATES = new Set(['25006', '57P01', '57P02', '57P03', '57014', '55P03']);
+// 55000 object_not_in_prerequisite_state: also what a connection gets while the database is closed to them (ALLOW_CONNECTIONS false, maintenance).
+const TRANSIENT_STATES = new Set(['25006', '55000', '57P01', '57P02', '57P03', '57014', '55P03']);
 
 export function classifyPgError(err: unknown): PgFailure {
   if (err instanceof LoginEtlError) return err.exitCode === 2 ? 'config' : 'fatal';
@@ -108,6 +109,8 @@ export function pgProblem(err: unknown): string {
       return `connection closed by the server (SQLSTATE ${state}: shutting down or restarting)`;
     case '57P03':
       return 'not accepting connections yet (SQLSTATE 57P03: starting up or in recovery)';
+    case '55000':
+      return 'not in a state to serve this (SQLSTATE 55000: e.g. the database is closed to connections, ALLOW_CONNECTIONS false)';
     case undefined: {
       const code = errorCode(err);
       if (code && NET_CODES.has(code)) return `unreachable (${code})`;
@@ -149,8 +152,11 @@ export function describePgError(err: unknown, target: PgTarget): string {
       return `database "${target.database}" does not exist at ${where}; check DATABASE_URL`;
     case '42P01':
       return `a table or view is missing at ${where}; run \`login-etl init-db\``;
-    case '42501':
-      return `user "${target.user}" lacks a privilege at ${where}: sql/roles.sql lets login_etl_writer run drain and run, and login_etl_analyst read (report, analysts), which is NOLOGIN: grant it to a login role (GRANT login_etl_analyst TO <role>); or use the table owner`;
+    case '42501': {
+      // The server's own words name the object ("permission denied for table user_logins"), never a value.
+      const said = (err as { message?: string }).message;
+      return `user "${target.user}" lacks a privilege at ${where}${said ? ` (${said})` : ''}: drain and run need INSERT on user_logins and SELECT, INSERT, DELETE on login_etl_ledger, which sql/roles.sql grants to login_etl_writer (apply it again); report reads through login_etl_analyst, which is NOLOGIN: GRANT login_etl_analyst TO <role>; or use the table owner`;
+    }
     case '25006':
       return `PostgreSQL at ${where} is read-only (SQLSTATE 25006): a failover to a replica is in progress, or DATABASE_URL names a standby`;
     case '53300':

@@ -88,6 +88,27 @@ describe('Lambda handler (ReportBatchItemFailures)', () => {
     expect((await query<{ n: number }>(env.url, 'SELECT count(*)::int AS n FROM user_logins'))[0]?.n).toBe(0);
   });
 
+  it('a wrong password is logged in words, as a fault to fix rather than an outage, without the password', async () => {
+    const { queueUrl } = await freshQueues(env.sqs);
+    await sendBodies(env.sqs, queueUrl, (await validSampleBodies()).slice(0, 2));
+    const u = new URL(env.url);
+    u.password = 'not-the-password-42';
+    const lines: string[] = [];
+    const captured = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const wrong = new pg.Pool({ connectionString: u.toString(), connectionTimeoutMillis: 2000 });
+    try {
+      const msgs = await receiveAll(env.sqs, queueUrl, 2);
+      const pgTarget = { user: decodeURIComponent(u.username), host: u.hostname, port: Number(u.port), database: u.pathname.slice(1) };
+      const err = await createHandler({ pool: wrong, pgTarget, transform, log: captured })(toEvent(msgs, 'arn')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FullBatchFailureError);
+      const logged = lines.map((l) => JSON.parse(l) as { sqlstate?: string; msg: string }).find((l) => l.sqlstate === '28P01');
+      expect(logged?.msg).toMatch(/^batch write failed; the messages will be retried, but this needs a fix, not a retry: PostgreSQL rejected the password for user "\w+" at /);
+      expect(lines.join('\n')).not.toContain('not-the-password-42');
+    } finally {
+      await wrong.end();
+    }
+  });
+
   it('Postgres down: every record failed, so it throws FullBatchFailureError (the invocation counts as an error), as Powertools does', async () => {
     const { queueUrl, dlqUrl } = await freshQueues(env.sqs);
     await sendBodies(env.sqs, queueUrl, (await validSampleBodies()).slice(0, 3));

@@ -9,7 +9,7 @@ const target = { user: 'etl', host: 'db', port: 5432, database: 'logins' };
 describe('Postgres failures are sorted by SQLSTATE', () => {
   it.each([
     ['08006', 'transient'], ['57P01', 'transient'], ['57P03', 'transient'], ['40P01', 'transient'], ['53300', 'transient'],
-    ['25006', 'transient'], ['25001', 'fatal'],
+    ['25006', 'transient'], ['55000', 'transient'], ['25001', 'fatal'],
     ['22001', 'data'], ['23514', 'data'],
     ['28P01', 'config'], ['3D000', 'config'], ['42501', 'config'], ['42P01', 'config'],
     ['XX000', 'fatal'],
