@@ -1,8 +1,11 @@
 import type { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { KEY_SOURCES, SETTINGS, type Setting, type SettingKey } from './spec.js';
+import { KEY_SOURCES, SETTINGS, type KeyFlag, type Setting, type SettingKey } from './spec.js';
 
-export type Config = { -readonly [K in SettingKey]: z.output<(typeof SETTINGS)[K]['schema']> };
+export type Config = { -readonly [K in SettingKey]: z.output<(typeof SETTINGS)[K]['schema']> } & {
+  /** Set by keyFlagsWin when a command's key flag was given: that source wins over every key variable. */
+  keyFlag?: KeyFlag;
+};
 export type Env = Record<string, string | undefined>;
 export type Flags = Partial<Record<SettingKey, unknown>>;
 
@@ -86,17 +89,15 @@ export function checkRetryRange(c: Config): void {
 
 /**
  * A key named by flag (`--key-file`, `--keyring-file`) is the key used: flags win over every key variable, so an
- * exported PII_KEY cannot quietly mask with another key than the one on the command line. Both flags at once
- * are refused.
+ * exported PII_KEY cannot quietly mask with another key than the one on the command line (the keyring loader
+ * says which variables it ignores). Both flags at once are refused.
  */
 export function keyFlagsWin(c: Config, flags: Flags = {}): Config {
-  const given = KEY_SOURCES.filter((k) => flags[k] !== undefined);
+  const given = KEY_SOURCES.filter((k): k is KeyFlag => flags[k] !== undefined);
   if (given.length === 0) return c;
   if (given.length > 1) {
     const names = given.map((k) => sourceName(SETTINGS[k] as Setting, true));
     throw new ConfigError(`${names.join(' and ')} are both given: pass one masking key source`, SETTINGS[given[0] as SettingKey].env);
   }
-  const out = { ...c };
-  for (const k of KEY_SOURCES) if (k !== given[0]) out[k] = undefined;
-  return out;
+  return { ...c, keyFlag: given[0] };
 }

@@ -202,3 +202,5 @@ export function rangeText(s: Setting): string | undefined {
 
 /** Where a masking key can come from, in the order the first one set is used (masking/keyring.ts). */
 export const KEY_SOURCES = ['piiKeyring', 'piiKeyringFile', 'piiKey', 'piiKeyFile'] as const satisfies readonly SettingKey[];
+/** The key sources a command-line flag can give. */
+export type KeyFlag = 'piiKeyFile' | 'piiKeyringFile';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../config/errors.js';
 import type { Env } from '../config/load.js';
-import { KEY_SOURCES, SETTINGS } from '../config/spec.js';
+import { KEY_SOURCES, SETTINGS, type KeyFlag } from '../config/spec.js';
 import type { LoginEtlError } from '../errors.js';
 import { findDuplicateMember } from './json.js';
 import { readSecretFile, type ProcessIds } from './keyfile.js';
@@ -29,6 +29,8 @@ export interface KeySources {
   piiKeyring?: string | undefined;
   piiKeyringFile?: string | undefined;
   strictKeyFiles?: boolean;
+  /** The source given by a command-line flag (`--key-file`, `--keyring-file`): it wins over every key variable. */
+  keyFlag?: KeyFlag | undefined;
   /** AWS region for KMS, unless the kmsKeyId is an ARN naming its own. */
   region?: string;
 }
@@ -127,24 +129,34 @@ export interface LoadOptions {
  */
 export function readKeyringSource(src: KeySources, o: LoadOptions = {}): KeyringSource {
   const file = { strict: src.strictKeyFiles ?? false, warn: o.warn ?? (() => {}), ...(o.ids ? { ids: o.ids } : {}) };
-  const set = KEY_SOURCES.filter((k) => src[k] !== undefined).map((k) => SETTINGS[k].env);
+  const flag = src.keyFlag !== undefined && src[src.keyFlag] !== undefined ? src.keyFlag : undefined;
+  // Messages name what the user gave: the flag, or the variable.
+  const label = (k: (typeof KEY_SOURCES)[number]) => (k === flag ? (SETTINGS[k].flag.split(' ')[0] ?? SETTINGS[k].env) : SETTINGS[k].env);
+  const set = (flag ? [flag, ...KEY_SOURCES.filter((k) => k !== flag)] : KEY_SOURCES).filter((k) => src[k] !== undefined);
   if (set.length > 1) {
-    const others = set.slice(1);
-    file.warn(`${set[0]} is the masking key used; ${others.join(' and ')} ${others.length > 1 ? 'are' : 'is'} set too and ignored (the first set of ${KEY_SOURCES.map((k) => SETTINGS[k].env).join(', ')} is used); unset the others`);
-  }
-  if (src.piiKeyring !== undefined) return parseKeyring(src.piiKeyring, 'PII_KEYRING');
-  if (src.piiKeyringFile !== undefined) {
-    const text = readSecretFile(src.piiKeyringFile, 'PII_KEYRING_FILE', { ...file, maxBytes: MAX_KEYRING_BYTES, check: (t) => !isKmsKeyring(t) });
-    return parseKeyring(text, 'PII_KEYRING_FILE');
+    const others = set.slice(1).map(label);
+    const rule = flag ? 'a key flag wins over every key variable' : `the first set of ${KEY_SOURCES.map((k) => SETTINGS[k].env).join(', ')} is used`;
+    file.warn(`${label(set[0] as (typeof KEY_SOURCES)[number])} is the masking key used; ${others.join(' and ')} ${others.length > 1 ? 'are' : 'is'} set too and ignored (${rule}); unset the others`);
   }
   const single = (text: string, where: string): KeyringSource => ({ kind: 'plain', where, keyring: { primary: 1, keys: new Map([[1, decodeKey(text, where)]]) } });
-  if (src.piiKey !== undefined) return single(src.piiKey, 'PII_KEY');
-  if (src.piiKeyFile !== undefined) return single(readSecretFile(src.piiKeyFile, 'PII_KEY_FILE', { ...file, maxBytes: MAX_KEY_TEXT }), 'PII_KEY_FILE');
-  throw new ConfigError(
-    'no masking key: set PII_KEY (base64, 32 to 64 random bytes), PII_KEY_FILE, PII_KEYRING or PII_KEYRING_FILE; `login-etl keygen` makes one',
-    'PII_KEY',
-    { code: 'ETL_ERR_KEY_MISSING' },
-  );
+  const first = set[0];
+  const where = first && label(first);
+  switch (first) {
+    case 'piiKeyring':
+      return parseKeyring(src.piiKeyring ?? '', where ?? '');
+    case 'piiKeyringFile':
+      return parseKeyring(readSecretFile(src.piiKeyringFile ?? '', where ?? '', { ...file, maxBytes: MAX_KEYRING_BYTES, check: (t) => !isKmsKeyring(t) }), where ?? '');
+    case 'piiKey':
+      return single(src.piiKey ?? '', where ?? '');
+    case 'piiKeyFile':
+      return single(readSecretFile(src.piiKeyFile ?? '', where ?? '', { ...file, maxBytes: MAX_KEY_TEXT }), where ?? '');
+    default:
+      throw new ConfigError(
+        'no masking key: set PII_KEY (base64, 32 to 64 random bytes), PII_KEY_FILE, PII_KEYRING or PII_KEYRING_FILE; `login-etl keygen` makes one',
+        'PII_KEY',
+        { code: 'ETL_ERR_KEY_MISSING' },
+      );
+  }
 }
 
 export interface VersionStatus {

@@ -25,7 +25,9 @@ describe('which masking key is used when several are set', () => {
     const r = await runCli(['reveal', '--field', 'ip', '--key-file', f, token], { ...env(), PII_KEY: testKey(1) });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('198.51.100.23\n');
-    expect(r.stderr).not.toContain('ignored');
+    // …and says that the exported variable is ignored, naming the flag it lost to, never a key.
+    expect(r.stderr).toContain('--key-file is the masking key used; PII_KEY is set too and ignored (a key flag wins over every key variable)');
+    expect(r.stderr).not.toContain(testKey(1));
     const ring = JSON.stringify({ primary: 1, keys: [{ version: 1, key: testKey(3) }] });
     const r2 = await runCli(['reveal', '--field', 'ip', '--key-file', f, token], { ...env(), PII_KEYRING: ring });
     expect(r2.stdout).toBe('198.51.100.23\n');
@@ -35,7 +37,16 @@ describe('which masking key is used when several are set', () => {
     const missing = join(dir, 'missing');
     const r = await runCli(['reveal', '--field', 'ip', '--key-file', missing, sivToken(testKey(1), '192.0.2.1')], { ...env(), PII_KEY: testKey(1) });
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`login-etl: PII_KEY_FILE: cannot read ${missing}: no such file (ENOENT); check the path and the volume mount`);
+    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('login-etl:'))).toEqual([`login-etl: --key-file: cannot read ${missing}: no such file (ENOENT); check the path and the volume mount`]);
+  });
+
+  it('doctor names the flag as the key source, not the variable it overrides, and warns of other key variables', async () => {
+    const offline = { SQS_QUEUE_URL: 'http://127.0.0.1:1/000000000000/q', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/postgres' };
+    const flag = keyFile('k5', testKey(5));
+    const d = await runCli(['doctor', '--key-file', flag], { ...offline, PII_KEY_FILE: keyFile('k6', testKey(6)) });
+    expect(d.stdout).toMatch(/masking key\s+pass\s+--key-file: 1 key version\(s\), primary v1, mode hmac\n/);
+    const withRing = await runCli(['doctor', '--key-file', flag], { ...offline, PII_KEYRING: JSON.stringify({ primary: 1, keys: [{ version: 1, key: testKey(6) }] }) });
+    expect(withRing.stdout).toMatch(/masking key\s+pass\s+--key-file: 1 key version\(s\), primary v1, mode hmac; warning: --key-file is the masking key used; PII_KEYRING is set too and ignored \(a key flag wins over every key variable\)/);
   });
 
   it('refuses --key-file and --keyring-file together, in one line', async () => {
