@@ -66,9 +66,9 @@ export function loadConfig(env: Env = process.env, flags: Flags = {}, o: LoadOpt
  * BATCH_MAX_AGE_MS (50,000 messages: 12 s against 4–5 s, README "Delivery guarantees"). Checked only for the
  * commands that batch (their flags include both), so a shared environment does not stop `dlq list` or `rekey`.
  */
-export function checkBatchFits(c: Config, flags: Flags = {}): void {
+export function checkBatchFits(c: Config, flags: Flags = {}, flagsOffered?: ReadonlySet<SettingKey>): void {
   if (c.batchSize * 2 <= c.maxInFlight) return;
-  const name = (key: SettingKey) => sourceName(SETTINGS[key], flags[key] !== undefined);
+  const name = (key: SettingKey) => sourceName(SETTINGS[key], flags[key] !== undefined, flagsOffered?.has(key) ?? true);
   throw new ConfigError(
     `${name('batchSize')} is ${c.batchSize} but ${name('maxInFlight')} is ${c.maxInFlight}: BATCH_SIZE may be at most half of MAX_IN_FLIGHT, because a batch fills only from messages received and not yet deleted, and the next one must fill while one is written; lower BATCH_SIZE (default ${SETTINGS.batchSize.default}) or raise MAX_IN_FLIGHT to at least ${c.batchSize * 2}`,
     SETTINGS.batchSize.env,

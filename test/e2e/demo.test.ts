@@ -22,10 +22,12 @@ describe('demo with a bad setting', () => {
     [['demo'], { PII_KEY: 'short' }, 'login-etl: PII_KEY is not valid base64; generate a key with `login-etl keygen`'],
     [['demo'], { PII_MASK_MODE: 'md5' }, 'login-etl: PII_MASK_MODE (--mask-mode) must be one of: hmac, siv'],
     [['demo', '--mask-mode', 'md5'], {}, 'login-etl: PII_MASK_MODE (--mask-mode) must be one of: hmac, siv'],
+    [['demo'], { RETRY_BASE_MS: '20000', RETRY_MAX_MS: '500' }, expect.stringMatching(/^login-etl: RETRY_BASE_MS is 20000 but RETRY_MAX_MS is 500: /)],
+    [['demo'], { BATCH_SIZE: '600' }, expect.stringMatching(/^login-etl: BATCH_SIZE is 600 but MAX_IN_FLIGHT is 1000: /)],
   ])('%j %j: one line and exit 2, before any service starts', async (args, env, line) => {
     const r = await runCli(args, env);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(line);
+    expect(r.stderr.trim()).toEqual(line);
     expect(r.stdout).toBe('');
   });
 
