@@ -108,7 +108,7 @@ export function createMasker(keyring: Keyring, mode: MaskMode, o: MaskerOptions 
     if (t.payload.length !== payloadBytes('siv', field)) {
       const other = PII_FIELDS.find((f) => f !== field && trySivDecrypt(f, t.version, t.payload) !== undefined);
       if (other) throw new RevealError('wrong_field', `token belongs to field ${other}, not ${field}`);
-      throw new RevealError('not_a_token', `not a ${field} token: a siv ${field} token is ${tokenLength('siv', field, t.version)} characters`);
+      throw new RevealError('not_a_token', `not ${field === 'ip' ? 'an' : 'a'} ${field} token: a siv ${field} token is ${tokenLength('siv', field, t.version)} characters`);
     }
     const plain = trySivDecrypt(field, t.version, t.payload);
     if (plain !== undefined) return plain;

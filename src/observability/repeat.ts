@@ -41,7 +41,7 @@ export function flushRepeats(): void {
   for (const r of live) r.flush();
 }
 
-const seconds = (ms: number) => (ms >= 995 ? Math.round(ms / 1000).toString() : (Math.max(ms, 1) / 1000).toFixed(1));
+const seconds = (ms: number) => (ms >= 995 ? Math.round(ms / 1000).toString() : ms >= 95 ? (ms / 1000).toFixed(1) : (Math.max(ms, 10) / 1000).toFixed(2));
 
 export function createRepeatSummariser(o: RepeatOptions = {}): RepeatSummariser {
   const windowMs = o.windowMs ?? 1000;

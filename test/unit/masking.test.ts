@@ -121,6 +121,9 @@ describe('siv reveal', () => {
         expect((err as Error).message).not.toContain('10.9.8.7');
       }
     }
+    // A device_id token under another key: the length says it is not an ip token, in English.
+    const foreign = createMasker(ring(1, [1, 9]), 'siv').mask('device_id', '123-45-6789');
+    expect(() => m.reveal('ip', foreign)).toThrow(/^not an ip token: a siv ip token is \d+ characters$/);
   });
 
   it('detects a tampered token', () => {

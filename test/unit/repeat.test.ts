@@ -119,6 +119,17 @@ describe('repeated log lines (real pino output)', () => {
     expect(lines()).toHaveLength(2);
   });
 
+  it('a window cut short within a few milliseconds says so with two decimals, never "0.0 s"', () => {
+    const { log, lines } = capture();
+    for (let i = 0; i < 3; i++) reject(log, i, 'too_long');
+    vi.advanceTimersByTime(30);
+    flushRepeats();
+    expect(lines().at(-1)).toMatchObject({ repeated: 2, msg: 'message rejected: 2 more like this in the last 0.03 s' });
+    for (let i = 0; i < 3; i++) reject(log, i, 'invalid_ip');
+    flushRepeats();
+    expect(lines().at(-1)).toMatchObject({ repeated: 2, msg: 'message rejected: 2 more like this in the last 0.01 s' });
+  });
+
   it('still redacts tagged lines', () => {
     const { log, lines } = capture();
     for (let i = 0; i < 3; i++) log.warn({ repeat: 'reject:invalid_ip', ip: '203.0.113.77', event: { device_id: '555-12-3456' } }, 'message rejected');

@@ -95,7 +95,7 @@ async function runChecks(ctx: AppContext): Promise<Check[]> {
     checks.push({ check: 'SQS dead-letter queue', result: 'warn', detail: NO_DEAD_END });
   } else {
     const policy = source?.redrivePolicy;
-    const moved = policy ? ` until its redrive policy moves them (after ${formatCount(policy.maxReceiveCount)} receives, to ${policy.deadLetterTargetArn})` : '';
+    const moved = policy ? ` until its redrive policy moves them (after ${formatCount(policy.maxReceiveCount)} receive${policy.maxReceiveCount === 1 ? '' : 's'}, to ${policy.deadLetterTargetArn})` : '';
     checks.push({ check: 'SQS dead-letter queue', result: 'skip', detail: `SQS_DLQ_URL not set: rejects stay on the source queue${moved}` });
   }
   // A refused DATABASE_URL (a ConfigError from resolving it) has no target to describe: its message says it all.
