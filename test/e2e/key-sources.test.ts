@@ -49,6 +49,14 @@ describe('which masking key is used when several are set', () => {
     expect(withRing.stdout).toMatch(/masking key\s+pass\s+--key-file: 1 key version\(s\), primary v1, mode hmac; warning: --key-file is the masking key used; PII_KEYRING is set too and ignored \(a key flag wins over every key variable\)/);
   });
 
+  it('keygen refuses key-source flags it would ignore (they are read only to wrap the keyring you have)', async () => {
+    const r = await runCli(['keygen', '--key-file', keyFile('k7', testKey(7))], env());
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim()).toBe('login-etl: --key-file: read only with --kms-key-id --wrap-existing, which wraps the keyring you have; keygen otherwise prints a new key');
+    expect((await runCli(['keygen'], env())).stdout).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
+  });
+
   it('refuses --key-file and --keyring-file together, in one line', async () => {
     const f = keyFile('k1', testKey(1));
     const r = await runCli(['reveal', '--field', 'ip', '--key-file', f, '--keyring-file', f, 'x'], env());

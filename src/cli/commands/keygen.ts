@@ -48,6 +48,12 @@ export function keygenCommand(program: Command): void {
     .option('--wrap-existing', 'with --kms-key-id: print the current keyring, every version wrapped under that key, instead of a new key');
   addSettingOptions(cmd, ['piiKeyFile', 'piiKeyringFile', 'strictKeyFiles', 'region']);
   cmd.action(async (opts: KeygenOptions) => {
+    // The key sources are read only to wrap the keyring you have: anywhere else they would be silently ignored.
+    const sourceFlags = ['keyFile', 'keyringFile', 'strict'].filter((k) => cmd.getOptionValueSource(k) === 'cli');
+    if (!opts.wrapExisting && sourceFlags.length > 0) {
+      const names = cmd.options.filter((o) => sourceFlags.includes(o.attributeName())).map((o) => o.long);
+      throw new ConfigError(`${names.join(', ')}: read only with --kms-key-id --wrap-existing, which wraps the keyring you have; keygen otherwise prints a new key`);
+    }
     if (opts.kmsKeyId === undefined) {
       if (opts.wrapExisting) throw new ConfigError('--wrap-existing needs --kms-key-id: the KMS key to wrap the keyring under');
       const key = generateKeyText();
