@@ -27,8 +27,10 @@ COPY LICENSE ./
 # The image's unprivileged user (uid 1000, gid 1000, as deploy/k8s expects).
 USER node
 EXPOSE 9464
+# `run` serves /healthz on METRICS_HOST (unset, 0.0.0.0 or ::: loopback answers) and METRICS_PORT. A `drain`
+# container serves no HTTP: run it with `docker run --no-healthcheck … drain`.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.METRICS_PORT || 9464) + '/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const h = process.env.METRICS_HOST; const host = !h || h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? '[' + h + ']' : h; fetch('http://' + host + ':' + (process.env.METRICS_PORT || 9464) + '/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node is PID 1 and receives SIGTERM itself (`npx login-etl run` would leave the service running as an orphan).
 # A fixed young generation (16 MB semi-spaces): V8 keeps it at 1 MB under a container memory limit (+11–39 µs of
 # CPU per message) and lets Node 24 grow it to 64 MB without one (peak RSS 227 instead of 146 MB). README, "Node

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -73,6 +74,23 @@ describe('deploy files agree with the code', () => {
       expect((await fetch(`http://[::1]:${http.port}/healthz`)).status).toBe(200);
     } finally {
       await http.close();
+    }
+  });
+
+  it("the image's HEALTHCHECK finds the server wherever METRICS_HOST binds it", async () => {
+    const cmd = JSON.parse(/HEALTHCHECK[^\n]*\n\s*CMD (\[.*\])/.exec(read('Dockerfile'))?.[1] ?? '[]') as string[];
+    expect(cmd.slice(0, 2)).toEqual(['node', '-e']);
+    const check = (env: Record<string, string>) =>
+      new Promise<number | null>((resolve) => execFile(process.execPath, ['-e', cmd[2] ?? ''], { env: { PATH: process.env.PATH, ...env } }, (err) => resolve(err ? ((err as { code?: number }).code ?? 1) : 0)));
+    for (const host of [undefined, '127.0.0.2', '::1']) {
+      const http = await startHttpEndpoints({ port: 0, ...(host ? { host } : {}), registry: new Registry(), ready: async () => ({ ok: true }) });
+      try {
+        expect(await check({ METRICS_PORT: String(http.port), ...(host ? { METRICS_HOST: host } : {}) }), `METRICS_HOST=${host}`).toBe(0);
+      } finally {
+        await http.close();
+      }
+      // Nothing listening there any more: unhealthy.
+      expect(await check({ METRICS_PORT: String(http.port), ...(host ? { METRICS_HOST: host } : {}) })).toBe(1);
     }
   });
 
