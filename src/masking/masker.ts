@@ -11,6 +11,8 @@ export const MAX_VALUE_BYTES: Record<PiiField, number> = { ip: 47, device_id: 12
 export type RevealFailure = 'not_a_token' | 'irreversible' | 'unknown_version' | 'wrong_field' | 'auth_failed';
 
 /** Why a token could not be revealed. The message never contains plaintext or key material. */
+export const IRREVERSIBLE = 'HMAC tokens are one-way and cannot be revealed; only PII_MASK_MODE=siv tokens can';
+
 export class RevealError extends Error {
   override readonly name = 'RevealError';
   constructor(readonly code: RevealFailure, message: string) {
@@ -103,7 +105,7 @@ export function createMasker(keyring: Keyring, mode: MaskMode, o: MaskerOptions 
     const problem = tokenShapeProblem(token);
     const t = problem === undefined ? parseToken(token) : undefined;
     if (!t) throw new RevealError('not_a_token', problem ?? 'not a login-etl token');
-    if (t.mode === 'hmac') throw new RevealError('irreversible', 'HMAC tokens are one-way and cannot be revealed; only PII_MASK_MODE=siv tokens can');
+    if (t.mode === 'hmac') throw new RevealError('irreversible', IRREVERSIBLE);
     if (!keyring.keys.has(t.version)) throw new RevealError('unknown_version', `token uses key version ${t.version}, which the keyring does not hold`);
     if (t.payload.length !== payloadBytes('siv', field)) {
       const other = PII_FIELDS.find((f) => f !== field && trySivDecrypt(f, t.version, t.payload) !== undefined);

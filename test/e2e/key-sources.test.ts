@@ -57,6 +57,13 @@ describe('which masking key is used when several are set', () => {
     expect((await runCli(['keygen'], env())).stdout).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
   });
 
+  it('reveal refuses an HMAC token as one-way before asking for a key (no key would reveal it)', async () => {
+    const token = createMasker({ primary: 1, keys: new Map([[1, decodeKey(testKey(1), 'k')]]) }, 'hmac').mask('ip', '192.0.2.8');
+    const r = await runCli(['reveal', '--field', 'ip', token], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('login-etl:'))).toEqual(['login-etl: token 1 of 1: HMAC tokens are one-way and cannot be revealed; only PII_MASK_MODE=siv tokens can; nothing was revealed']);
+  });
+
   it('refuses --key-file and --keyring-file together, in one line', async () => {
     const f = keyFile('k1', testKey(1));
     const r = await runCli(['reveal', '--field', 'ip', '--key-file', f, '--keyring-file', f, 'x'], env());

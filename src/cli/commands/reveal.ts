@@ -1,8 +1,8 @@
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../../config/errors.js';
 import { audit } from '../../masking/audit.js';
-import { RevealError } from '../../masking/masker.js';
-import { MAX_TOKEN_LENGTH, tokenShapeProblem, type PiiField } from '../../masking/token.js';
+import { IRREVERSIBLE, RevealError } from '../../masking/masker.js';
+import { MAX_TOKEN_LENGTH, parseToken, tokenShapeProblem, type PiiField } from '../../masking/token.js';
 import { createLogger } from '../../observability/logger.js';
 import { createContext } from '../context.js';
 import { addSettingOptions, configFrom } from '../options.js';
@@ -57,10 +57,11 @@ export function revealCommand(program: Command): void {
       audit(ctx.log, { action: 'reveal', field: opts.field, tokens: tokens.length, outcome: 'refused', reason }, config.auditLogFile);
       return new ConfigError(`token ${i + 1} of ${tokens.length}: ${message}; nothing was revealed`);
     };
-    // Malformed tokens are refused before the key is loaded (or unwrapped by KMS).
+    // Malformed and HMAC tokens are refused before the key is loaded (or unwrapped by KMS): no key reveals them.
     for (const [i, token] of tokens.entries()) {
       const problem = tokenShapeProblem(token);
       if (problem) throw refuse(i, 'not_a_token', problem);
+      if (parseToken(token)?.mode === 'hmac') throw refuse(i, 'irreversible', IRREVERSIBLE);
     }
     const masker = await ctx.masker();
     const out: string[] = [];
