@@ -89,11 +89,11 @@ describe('doctor on a keyring with an HMAC cut-over', () => {
   const ring = (until: string) =>
     JSON.stringify({ primary: 2, keys: [{ version: 1, key: testKey(1) }, { version: 2, key: testKey(2) }], hmacCutover: { version: 1, until } });
 
-  it('says which version it writes while the cut-over lasts, and stops saying so once it is over', async () => {
+  it('says which version it writes while the cut-over lasts, and that it can go once it is over', async () => {
     const during = await runCli(['doctor'], { ...offline, PII_KEYRING: ring('2099-01-01T00:00:00Z') });
     expect(during.stdout).toMatch(/masking key\s+pass\s+PII_KEYRING: 2 key version\(s\), primary v2 \(writing v1 until 2099-01-01T00:00:00\.000Z: hmacCutover\), mode hmac/);
     const after = await runCli(['doctor'], { ...offline, PII_KEYRING: ring('2020-01-01T00:00:00Z') });
-    expect(after.stdout).toMatch(/masking key\s+pass\s+PII_KEYRING: 2 key version\(s\), primary v2, mode hmac/);
+    expect(after.stdout).toMatch(/masking key\s+pass\s+PII_KEYRING: 2 key version\(s\), primary v2 \(hmacCutover ended 2020-01-01T00:00:00\.000Z: it can be removed from the keyring\), mode hmac/);
     // siv ignores the cut-over (it only spans HMAC duplicate detection).
     const siv = await runCli(['doctor'], { ...offline, PII_KEYRING: ring('2099-01-01T00:00:00Z'), PII_MASK_MODE: 'siv' });
     expect(siv.stdout).toMatch(/masking key\s+pass\s+PII_KEYRING: 2 key version\(s\), primary v2, mode siv/);

@@ -52,7 +52,11 @@ async function keyChecks(ctx: AppContext): Promise<Check[]> {
   }
   // An HMAC cut-over keeps writing an older version for a while: say which one, and until when.
   const cutover = report.keyring.hmacCutover;
-  const writes = writing !== report.primary && cutover ? ` (writing v${writing} until ${cutover.until.toISOString()}: hmacCutover)` : '';
+  const writes = !cutover || c.piiMaskMode !== 'hmac'
+    ? ''
+    : writing !== report.primary
+      ? ` (writing v${writing} until ${cutover.until.toISOString()}: hmacCutover)`
+      : ` (hmacCutover ended ${cutover.until.toISOString()}: it can be removed from the keyring)`;
   const detail = `${report.where}${kms}: ${report.versions.length} key version(s), primary v${report.primary}${writes}, mode ${c.piiMaskMode}${c.piiContext ? `, PII_CONTEXT ${JSON.stringify(c.piiContext)}` : ''}`;
   return [{ check: 'masking key', result: 'pass', detail: `${detail}${warnings.length ? `; warning: ${warnings.join('; ')}` : ''}` }, ...rows];
 }
