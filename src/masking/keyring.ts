@@ -45,7 +45,9 @@ const keyringSchema = z.strictObject({
   primary: version,
   kmsKeyId: z.string().min(1).max(2048).optional(),
   keys: z.array(z.strictObject({ version, key: z.string().optional(), wrapped: z.string().optional() })).min(1).max(MAX_KEY_VERSION),
-  hmacCutover: z.strictObject({ version, until: z.iso.datetime({ offset: true }) }).optional(),
+  hmacCutover: z
+    .strictObject({ version, until: z.iso.datetime({ offset: true, error: 'expected a date and time with its offset, such as 2027-01-01T00:00:00Z' }) })
+    .optional(),
 });
 
 const SHAPE = '{"primary":N,"keys":[{"version":N,"key":"<base64>"}]} or, with KMS, {"primary":N,"kmsKeyId":"…","keys":[{"version":N,"wrapped":"<base64>"}]}';
@@ -67,7 +69,8 @@ export function parseKeyring(json: string, where: string): KeyringSource {
     const issue = parsed.error.issues[0];
     const path = issue?.path.join('.') ?? '';
     const why = issue?.code === 'unrecognized_keys' ? `has unknown member(s) ${issue.keys.join(', ')}` : `is invalid (${issue?.message ?? 'bad shape'})`;
-    throw bad(`${path ? `${path} ` : ''}${why}; expected ${SHAPE}`);
+    // A value with a format of its own says what it should look like; the keyring's shape would not help.
+    throw bad(`${path ? `${path} ` : ''}${why}${path === 'hmacCutover.until' ? '' : `; expected ${SHAPE}`}`);
   }
   const { primary, kmsKeyId, keys, hmacCutover } = parsed.data;
   const seen = new Set<number>();

@@ -135,6 +135,14 @@ describe('keyring JSON that could be read two ways is refused', () => {
       'hmacCutover version 2 is newer than primary 1',
       KEY,
     );
+    // A date without a time is valid ISO 8601 but not a moment: the message shows the form it takes.
+    let msg = '';
+    try {
+      parseKeyring(`{"primary":2,"keys":[${k1},${k2}],"hmacCutover":{"version":1,"until":"2030-01-01"}}`, 'PII_KEYRING');
+    } catch (err) {
+      msg = (err as Error).message;
+    }
+    expect(msg).toBe('PII_KEYRING: hmacCutover.until is invalid (expected a date and time with its offset, such as 2027-01-01T00:00:00Z)');
   });
 
   it('keeps plaintext and KMS-wrapped keys apart', async () => {
