@@ -22,7 +22,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'too_big':
       return `must be at most ${String(issue.maximum)}`;
     case 'too_small':
-      return `must be at least ${String(issue.minimum)}`;
+      return issue.origin === 'string' && Number(issue.minimum) === 1 ? 'must not be empty' : `must be at least ${String(issue.minimum)}`;
     case 'invalid_type':
       return `must be a ${issue.expected}`;
     case 'invalid_value':

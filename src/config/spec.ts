@@ -25,7 +25,7 @@ const int = (min: number, max: number, show: (n: number) => string = formatCount
 const port = (min: number) => int(min, 65535, String);
 const url = z.string().refine((s) => URL.canParse(s), 'must be a URL such as http://host:port/path');
 const bool = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]))
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 
 /**

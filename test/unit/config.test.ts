@@ -12,11 +12,11 @@ describe('loadConfig', () => {
     expect(c.dlqUrl).toBeUndefined();
   });
 
-  it('reads yes/no switches as true, false, 1, 0, yes or no, and says so when given anything else', () => {
+  it('reads yes/no switches as true, false, 1, 0, yes or no (any case), and says so when given anything else', () => {
     for (const [v, want] of [['true', true], ['1', true], ['yes', true], ['false', false], ['0', false], ['no', false]] as const) {
       expect(loadConfig({ PII_STRICT_KEY_FILES: v }).strictKeyFiles, v).toBe(want);
     }
-    expect(() => loadConfig({ PII_STRICT_KEY_FILES: 'TRUE' })).toThrow(new ConfigError('PII_STRICT_KEY_FILES (--strict) must be true or false (or 1 or 0, yes or no)', 'PII_STRICT_KEY_FILES'));
+    expect(() => loadConfig({ PII_STRICT_KEY_FILES: 'on' })).toThrow(new ConfigError('PII_STRICT_KEY_FILES (--strict) must be true or false (or 1 or 0, yes or no)', 'PII_STRICT_KEY_FILES'));
   });
 
   it('lets flags win over the environment', () => {
@@ -48,6 +48,12 @@ describe('loadConfig', () => {
     );
     const flags = { batchSize: '300', maxInFlight: '500' };
     expect(() => checkBatchFits(loadConfig({}, flags), flags)).toThrow('--batch-size is 300 but --max-in-flight is 500: ');
+  });
+
+  it('reads true/false in any case, and calls an empty path empty', () => {
+    expect(loadConfig({ PII_STRICT_KEY_FILES: 'TRUE' }).strictKeyFiles).toBe(true);
+    expect(loadConfig({ PII_STRICT_KEY_FILES: ' No ' }).strictKeyFiles).toBe(false);
+    expect(() => loadConfig({}, { piiKeyFile: '' })).toThrow(new ConfigError('--key-file must not be empty', 'PII_KEY_FILE'));
   });
 
   it('takes whole numbers as decimal digits only, and gives the range for anything else', () => {
