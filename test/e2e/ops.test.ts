@@ -28,6 +28,9 @@ describe('operations commands', () => {
     const after = await runCli(['doctor'], env);
     expect(after.code, after.stdout).toBe(0);
     expect(after.stdout).not.toContain('FAIL');
+    // The connection's warnings are in the table, not only on stderr.
+    const twoUrls = await runCli(['doctor'], { ...env, DATABASE_URL_FILE: '/nonexistent/url' });
+    expect(twoUrls.stdout).toMatch(/PostgreSQL connection\s+pass\s+\S+, PostgreSQL [\d.]+; warning: DATABASE_URL_FILE is ignored: DATABASE_URL \(--database-url\) is set too/);
     const noKey = await runCli(['doctor'], { ...env, PII_KEY: 'short' });
     expect(noKey.code).toBe(1);
     expect(noKey.stdout).toMatch(/masking key\s+FAIL\s+PII_KEY/);

@@ -111,7 +111,9 @@ async function runChecks(ctx: AppContext): Promise<Check[]> {
               (SELECT s.version FROM pg_catalog.pg_stat_ssl s WHERE s.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid() AND s.ssl) AS tls`,
     );
     observed = { version: rows[0]?.v ?? '?', tls: rows[0]?.tls ?? null };
-    return `${targetText(ctx.pgTarget)}, PostgreSQL ${observed.version}`;
+    // The connection's own warnings (a URL file others can read, one ignored) belong in the table too, as the key's do.
+    const { warnings } = ctx.pgConnection();
+    return `${targetText(ctx.pgTarget)}, PostgreSQL ${observed.version}${warnings.length ? `; warning: ${warnings.join('; ')}` : ''}`;
   }, pgMsg);
   if (!pgOk || !observed) return checks;
   const tls = ctx.pgConnection().tls;
