@@ -153,12 +153,15 @@ export function resolveConnection(s: ConnectionSettings, env: Env = process.env,
   }
 
   const given = parsed.password ?? env.PGPASSWORD;
-  if (parsed.password && s.databaseUrl && argv.some((a) => a === s.databaseUrl || a === `--database-url=${s.databaseUrl}`)) {
+  const fromFlag = s.databaseUrl !== undefined && argv.some((a) => a === s.databaseUrl || a === `--database-url=${s.databaseUrl}`);
+  // Messages say "check X" of what the user gave: the flag, the variable, the file, or the PG* variables.
+  target.urlFrom = fromFlag ? '--database-url' : setting === 'PGHOST' ? 'the PG* variables' : setting;
+  if (parsed.password && fromFlag) {
     warnings.push('--database-url carries a password, which any user of this machine can read in the process list (ps); use DATABASE_URL_FILE, PGPASSFILE or the DATABASE_URL variable instead');
   }
   const passFile = pgpassFile(env);
   if (!given && passFile.explicit) usablePgpass(passFile); // an explicit PGPASSFILE that cannot work fails at start-up
-  target.passwordFrom = parsed.password ? setting : given ? 'PGPASSWORD' : `the password file ${passFile.path}${passFile.explicit ? ' (PGPASSFILE)' : ''}`;
+  target.passwordFrom = parsed.password ? target.urlFrom : given ? 'PGPASSWORD' : `the password file ${passFile.path}${passFile.explicit ? ' (PGPASSFILE)' : ''}`;
   const password: pg.ClientConfig['password'] = given
     ? given
     : async () => {

@@ -28,9 +28,16 @@ function configError(fn: () => unknown): ConfigError {
 
 describe('database URLs', () => {
   it('defaults the port to 5432 (never host:0) and the database to the user', () => {
-    expect(resolve('postgres://etl:pw@db.example.com/logins?sslmode=disable').target).toEqual({ user: 'etl', host: 'db.example.com', port: 5432, database: 'logins', passwordFrom: 'DATABASE_URL' });
-    expect(resolve('postgres://etl:pw@127.0.0.1').target).toEqual({ user: 'etl', host: '127.0.0.1', port: 5432, database: 'etl', passwordFrom: 'DATABASE_URL' });
+    expect(resolve('postgres://etl:pw@db.example.com/logins?sslmode=disable').target).toEqual({ user: 'etl', host: 'db.example.com', port: 5432, database: 'logins', passwordFrom: 'DATABASE_URL', urlFrom: 'DATABASE_URL' });
+    expect(resolve('postgres://etl:pw@127.0.0.1').target).toEqual({ user: 'etl', host: '127.0.0.1', port: 5432, database: 'etl', passwordFrom: 'DATABASE_URL', urlFrom: 'DATABASE_URL' });
     expect(resolve('postgres://etl@127.0.0.1', { PGPORT: '6543' }).target.port).toBe(6543);
+  });
+
+  it('says where the address came from, for "check …" in messages: the flag, the variable, the file or the PG* variables', () => {
+    const url = 'postgres://etl:pw@127.0.0.1/db';
+    expect(resolveConnection({ databaseUrl: url }, {}, ['node', 'login-etl', 'report', '--database-url', url]).target).toMatchObject({ urlFrom: '--database-url', passwordFrom: '--database-url' });
+    expect(resolveConnection({ databaseUrl: url }, {}, ['node', 'login-etl', 'report']).target.urlFrom).toBe('DATABASE_URL');
+    expect(resolveConnection({}, { PGHOST: '127.0.0.1' }, []).target.urlFrom).toBe('the PG* variables');
   });
 
   it('decodes percent-encoded credentials exactly, including escapes node-postgres would double-encode', () => {
