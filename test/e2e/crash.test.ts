@@ -24,8 +24,11 @@ describe('exactly-once through crashes', () => {
     const kills: number[] = [];
     for (let i = 0; i < 5; i++) {
       const { child, done } = startCli(['drain', '--json'], env);
-      const at = 400 + Math.floor(Math.random() * 700);
-      await sleep(at);
+      // Kill while it writes: once this drain has committed something, at a random moment within 300 ms. A fixed
+      // delay could outlast the queue on a fast machine, and the last drains would end on their own.
+      const before = (await rowCounts(db, 'crash')).total;
+      for (let waited = 0; waited < 10_000 && (await rowCounts(db, 'crash')).total === before; waited += 20) await sleep(20);
+      await sleep(Math.floor(Math.random() * 300));
       child.kill('SIGKILL');
       const r = await done;
       expect(r.signal, `drain ${i} should have been killed, exited ${r.code}: ${r.stderr}`).toBe('SIGKILL');

@@ -90,12 +90,12 @@ describe('endpoints and targets', () => {
   });
 
   it('falls back to PG* variables, then the reference database; targets never carry the password', () => {
-    expect(resolveConnection({}, {}).target).toEqual({ user: 'postgres', host: 'localhost', port: 5432, database: 'postgres', passwordFrom: 'DATABASE_URL' });
+    expect(resolveConnection({}, {}).target).toEqual({ user: 'postgres', host: 'localhost', port: 5432, database: 'postgres', passwordFrom: 'DATABASE_URL', urlFrom: 'DATABASE_URL' });
     const fromVars = resolveConnection({}, { PGHOST: 'db', PGUSER: 'etl', PGPASSWORD: 'pw', PGSSLMODE: 'disable' });
-    expect(fromVars.target).toEqual({ user: 'etl', host: 'db', port: 5432, database: 'etl', passwordFrom: 'PGPASSWORD' });
+    expect(fromVars.target).toEqual({ user: 'etl', host: 'db', port: 5432, database: 'etl', passwordFrom: 'PGPASSWORD', urlFrom: 'the PG* variables' });
     expect(fromVars.config.host).toBeUndefined(); // node-postgres reads the PG* variables itself
     const c = resolveConnection({ databaseUrl: 'postgres://u:secret@h:6543/d?sslmode=disable' }, {});
-    expect(c.target).toEqual({ user: 'u', host: 'h', port: 6543, database: 'd', passwordFrom: 'DATABASE_URL' });
+    expect(c.target).toEqual({ user: 'u', host: 'h', port: 6543, database: 'd', passwordFrom: 'DATABASE_URL', urlFrom: 'DATABASE_URL' });
     expect(JSON.stringify(c)).not.toContain('secret');
   });
 });
