@@ -10,9 +10,10 @@ export const MAX_VALUE_BYTES: Record<PiiField, number> = { ip: 47, device_id: 12
 
 export type RevealFailure = 'not_a_token' | 'irreversible' | 'unknown_version' | 'wrong_field' | 'auth_failed';
 
-/** Why a token could not be revealed. The message never contains plaintext or key material. */
+/** The refusal for an HMAC token, also given by `reveal` before any key is loaded. */
 export const IRREVERSIBLE = 'HMAC tokens are one-way and cannot be revealed; only PII_MASK_MODE=siv tokens can';
 
+/** Why a token could not be revealed. The message never contains plaintext or key material. */
 export class RevealError extends Error {
   override readonly name = 'RevealError';
   constructor(readonly code: RevealFailure, message: string) {
