@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { KEY_SOURCES, SETTINGS, type KeyFlag, type Setting, type SettingKey } from './spec.js';
+import { flagName, KEY_SOURCES, SETTINGS, type KeyFlag, type Setting, type SettingKey } from './spec.js';
 
 export type Config = { -readonly [K in SettingKey]: z.output<(typeof SETTINGS)[K]['schema']> } & {
   /** Set by keyFlagsWin when a command's key flag was given: that source wins over every key variable. */
@@ -11,7 +11,7 @@ export type Flags = Partial<Record<SettingKey, unknown>>;
 
 /** Where a setting's raw value came from, for error messages: the flag if given, else the variable (and its flag, where there is one to use). */
 function sourceName(s: Setting, fromFlag: boolean, hasFlag = true): string {
-  const flag = s.flag?.split(' ')[0];
+  const flag = flagName(s);
   return fromFlag && flag ? flag : flag && hasFlag ? `${s.env} (${flag})` : s.env;
 }
 

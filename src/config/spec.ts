@@ -195,6 +195,9 @@ export const KNOWN_ENV = new Set<string>([
   'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE', 'PGSSLMODE', 'PGSSLROOTCERT', 'PGSSLCERT', 'PGSSLKEY', 'PGPASSFILE', 'PGAPPNAME',
 ]);
 
+/** A setting's flag as the user types it (`--key-file`), without its argument; undefined for variable-only settings. */
+export const flagName = (s: Setting): string | undefined => s.flag?.split(' ')[0];
+
 /** A whole-number setting's range as `--help` and the README show it (`1–10,000`); undefined for other settings. */
 export function rangeText(s: Setting): string | undefined {
   return INT_RANGES.get(s.schema);

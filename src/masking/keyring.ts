@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../config/errors.js';
 import type { Env } from '../config/load.js';
-import { KEY_SOURCES, SETTINGS, type KeyFlag } from '../config/spec.js';
+import { flagName, KEY_SOURCES, SETTINGS, type KeyFlag } from '../config/spec.js';
 import type { LoginEtlError } from '../errors.js';
 import { findDuplicateMember } from './json.js';
 import { readSecretFile, type ProcessIds } from './keyfile.js';
@@ -134,31 +134,33 @@ export function readKeyringSource(src: KeySources, o: LoadOptions = {}): Keyring
   const file = { strict: src.strictKeyFiles ?? false, warn: o.warn ?? (() => {}), ...(o.ids ? { ids: o.ids } : {}) };
   const flag = src.keyFlag !== undefined && src[src.keyFlag] !== undefined ? src.keyFlag : undefined;
   // Messages name what the user gave: the flag, or the variable.
-  const label = (k: (typeof KEY_SOURCES)[number]) => (k === flag ? (SETTINGS[k].flag.split(' ')[0] ?? SETTINGS[k].env) : SETTINGS[k].env);
+  const label = (k: (typeof KEY_SOURCES)[number]) => (k === flag ? flagName(SETTINGS[k]) : undefined) ?? SETTINGS[k].env;
   const set = (flag ? [flag, ...KEY_SOURCES.filter((k) => k !== flag)] : KEY_SOURCES).filter((k) => src[k] !== undefined);
+  const first = set[0];
+  if (first === undefined) {
+    throw new ConfigError(
+      'no masking key: set PII_KEY (base64, 32 to 64 random bytes), PII_KEY_FILE, PII_KEYRING or PII_KEYRING_FILE; `login-etl keygen` makes one',
+      'PII_KEY',
+      { code: 'ETL_ERR_KEY_MISSING' },
+    );
+  }
+  const where = label(first);
   if (set.length > 1) {
     const others = set.slice(1).map(label);
     const rule = flag ? 'a key flag wins over every key variable' : `the first set of ${KEY_SOURCES.map((k) => SETTINGS[k].env).join(', ')} is used`;
-    file.warn(`${label(set[0] as (typeof KEY_SOURCES)[number])} is the masking key used; ${others.join(' and ')} ${others.length > 1 ? 'are' : 'is'} set too and ignored (${rule}); unset the others`);
+    file.warn(`${where} is the masking key used; ${others.join(' and ')} ${others.length > 1 ? 'are' : 'is'} set too and ignored (${rule}); unset the others`);
   }
-  const single = (text: string, where: string): KeyringSource => ({ kind: 'plain', where, keyring: { primary: 1, keys: new Map([[1, decodeKey(text, where)]]) } });
-  const first = set[0];
-  const where = first && label(first);
+  const value = src[first] as string; // `set` holds only the sources that are set
+  const single = (text: string): KeyringSource => ({ kind: 'plain', where, keyring: { primary: 1, keys: new Map([[1, decodeKey(text, where)]]) } });
   switch (first) {
     case 'piiKeyring':
-      return parseKeyring(src.piiKeyring ?? '', where ?? '');
+      return parseKeyring(value, where);
     case 'piiKeyringFile':
-      return parseKeyring(readSecretFile(src.piiKeyringFile ?? '', where ?? '', { ...file, maxBytes: MAX_KEYRING_BYTES, check: (t) => !isKmsKeyring(t) }), where ?? '');
+      return parseKeyring(readSecretFile(value, where, { ...file, maxBytes: MAX_KEYRING_BYTES, check: (t) => !isKmsKeyring(t) }), where);
     case 'piiKey':
-      return single(src.piiKey ?? '', where ?? '');
+      return single(value);
     case 'piiKeyFile':
-      return single(readSecretFile(src.piiKeyFile ?? '', where ?? '', { ...file, maxBytes: MAX_KEY_TEXT }), where ?? '');
-    default:
-      throw new ConfigError(
-        'no masking key: set PII_KEY (base64, 32 to 64 random bytes), PII_KEY_FILE, PII_KEYRING or PII_KEYRING_FILE; `login-etl keygen` makes one',
-        'PII_KEY',
-        { code: 'ETL_ERR_KEY_MISSING' },
-      );
+      return single(readSecretFile(value, where, { ...file, maxBytes: MAX_KEY_TEXT }));
   }
 }
 
