@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { checkBatchFits, checkRetryRange, keyFlagsWin, loadConfig, type Config, type Env } from '../config/load.js';
+import { checkPipelineSettings, keyFlagsWin, loadConfig, type Config, type Env } from '../config/load.js';
 import { rangeText, SETTINGS, type Setting, type SettingKey } from '../config/spec.js';
 import { formatCount } from '../format.js';
 
@@ -45,10 +45,7 @@ export function configFrom(cmd: Command, env: Env = process.env): Config {
     if (v !== undefined) flags[key] = v;
   }
   const config = keyFlagsWin(loadConfig(env, flags, { flagsOffered: own }), flags);
-  if (own.has('batchSize') && own.has('maxInFlight')) {
-    checkBatchFits(config, flags);
-    checkRetryRange(config);
-  }
+  if (own.has('batchSize') && own.has('maxInFlight')) checkPipelineSettings(config, flags);
   return config;
 }
 

@@ -87,6 +87,12 @@ export function checkRetryRange(c: Config): void {
   );
 }
 
+/** The checks between settings that the batching, retrying commands need (drain, run, doctor, the demo). */
+export function checkPipelineSettings(c: Config, flags: Flags = {}, flagsOffered?: ReadonlySet<SettingKey>): void {
+  checkBatchFits(c, flags, flagsOffered);
+  checkRetryRange(c);
+}
+
 /**
  * A key named by flag (`--key-file`, `--keyring-file`) is the key used: flags win over every key variable, so an
  * exported PII_KEY cannot quietly mask with another key than the one on the command line (the keyring loader

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkBatchFits, checkRetryRange, loadConfig } from '../../config/load.js';
+import { checkPipelineSettings, loadConfig } from '../../config/load.js';
 import type { SettingKey } from '../../config/spec.js';
 import { generateEvents } from '../../demo/generate.js';
 import { loadKeyring } from '../../masking/keyring.js';
@@ -62,8 +62,7 @@ export function demoCommand(program: Command): void {
         // The user's own settings and key (BATCH_SIZE=abc, --mask-mode md5, a bad PII_KEY) are refused before
         // anything starts; the addresses are the demo's, filled in once its services are up.
         const early = loadConfig({ ...env, ...DEMO_ADDRESSES }, {}, { flagsOffered: DEMO_FLAGS });
-        checkBatchFits(early, {}, DEMO_FLAGS);
-        checkRetryRange(early);
+        checkPipelineSettings(early, {}, DEMO_FLAGS);
         await loadKeyring(early, { env });
         if (throwawayKey) say('No PII_KEY set: generated a throwaway masking key for this demo (kept in memory only).');
         say('Starting an embedded SQS emulator (fauxqs) and an embedded PostgreSQL…');
