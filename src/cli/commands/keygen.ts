@@ -5,6 +5,7 @@ import { generateKeyText } from '../../masking/keys.js';
 import { createKmsClient, generateWrappedKey, kmsError, kmsRegion, unwrapDataKey, wrapDataKey, type KmsSender } from '../../masking/kms.js';
 import { createLogger } from '../../observability/logger.js';
 import { addSettingOptions, configFrom } from '../options.js';
+import { flagName, SETTINGS } from '../../config/spec.js';
 
 const version = (v: string): number => {
   const n = Number(v);
@@ -46,13 +47,14 @@ export function keygenCommand(program: Command): void {
     .option('--key-version <n>', 'print a keyring entry {"version":n,…} for this version (default 1 with --kms-key-id)', version)
     .option('--kms-key-id <id>', 'AWS KMS key (id, ARN, alias/name or alias ARN) to wrap the data key under')
     .option('--wrap-existing', 'with --kms-key-id: print the current keyring, every version wrapped under that key, instead of a new key');
-  addSettingOptions(cmd, ['piiKeyFile', 'piiKeyringFile', 'strictKeyFiles', 'region']);
+  const keySources = ['piiKeyFile', 'piiKeyringFile', 'strictKeyFiles'] as const;
+  addSettingOptions(cmd, [...keySources, 'region']);
+  const keySourceFlags = new Set(keySources.map((k) => flagName(SETTINGS[k])));
   cmd.action(async (opts: KeygenOptions) => {
     // The key sources are read only to wrap the keyring you have: anywhere else they would be silently ignored.
-    const sourceFlags = ['keyFile', 'keyringFile', 'strict'].filter((k) => cmd.getOptionValueSource(k) === 'cli');
-    if (!opts.wrapExisting && sourceFlags.length > 0) {
-      const names = cmd.options.filter((o) => sourceFlags.includes(o.attributeName())).map((o) => o.long);
-      throw new ConfigError(`${names.join(', ')}: read only with --kms-key-id --wrap-existing, which wraps the keyring you have; keygen otherwise prints a new key`);
+    const given = cmd.options.filter((o) => keySourceFlags.has(o.long) && cmd.getOptionValueSource(o.attributeName()) === 'cli').map((o) => o.long);
+    if (!opts.wrapExisting && given.length > 0) {
+      throw new ConfigError(`${given.join(', ')}: read only with --kms-key-id --wrap-existing, which wraps the keyring you have; keygen otherwise prints a new key`);
     }
     if (opts.kmsKeyId === undefined) {
       if (opts.wrapExisting) throw new ConfigError('--wrap-existing needs --kms-key-id: the KMS key to wrap the keyring under');
