@@ -115,6 +115,19 @@ function subkeys(keyring: Keyring): (version: number) => KeyObject | undefined {
   };
 }
 
+/** Random bytes fetched for many nonces at once: `randomBytes(12)` costs ~9 µs per call, a 4 KB fill about the same. */
+let noncePool = Buffer.alloc(0);
+let nonceAt = 0;
+
+/** A fresh random 96-bit GCM nonce: each byte of the pool is used once. */
+function freshNonce(): Buffer {
+  if (nonceAt + NONCE_BYTES > noncePool.length) {
+    noncePool = randomBytes(NONCE_BYTES * 341);
+    nonceAt = 0;
+  }
+  return noncePool.subarray(nonceAt, (nonceAt += NONCE_BYTES));
+}
+
 function seal(key: KeyObject, version: number, body: string, meta: DeadLetterMeta): { envelope: string; header: Header } {
   const plain = Buffer.from(body, 'utf8');
   const packed =
@@ -126,7 +139,7 @@ function seal(key: KeyObject, version: number, body: string, meta: DeadLetterMet
   const compressed = packed.length < plain.length;
   const header: Header = { k: version, id: meta.sourceMessageId, r: meta.reason, ...(meta.field ? { f: meta.field } : {}), n: plain.length, z: compressed ? 'br' : 'none' };
   const ad = `${ENVELOPE_PREFIX}${Buffer.from(JSON.stringify(header)).toString('base64url')}`;
-  const nonce = randomBytes(NONCE_BYTES);
+  const nonce = freshNonce();
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(Buffer.from(ad, 'ascii'));
   const sealed = Buffer.concat([nonce, cipher.update(compressed ? packed : plain), cipher.final(), cipher.getAuthTag()]);

@@ -16,6 +16,30 @@ export interface PostOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** The aborts of requests in progress, per signal: one 'abort' listener per signal, however many requests it serves. */
+const pending = new WeakMap<AbortSignal, Set<(reason: unknown) => void>>();
+
+/**
+ * Calls `abort` with the signal's reason when `signal` aborts; the returned function forgets it. A receiver's
+ * signal lives as long as its loop, so listening once per signal instead of once per request saves Node's
+ * add/removeEventListener on every long poll (bench: ~1 µs of CPU per message).
+ */
+function onAbort(signal: AbortSignal, abort: (reason: unknown) => void): () => void {
+  let aborts = pending.get(signal);
+  if (aborts === undefined) {
+    const all = new Set<(reason: unknown) => void>();
+    signal.addEventListener('abort', () => {
+      for (const a of [...all]) a(signal.reason);
+      all.clear();
+    }, { once: true });
+    pending.set(signal, all);
+    aborts = all;
+  }
+  const own = aborts;
+  own.add(abort);
+  return () => own.delete(abort);
+}
+
 /**
  * One POST to `/` through undici's `dispatch`, the answer collected as text. `Pool.request` would wrap each
  * answer in a Readable stream; on the hot path (two requests per ten messages) the handler costs less
@@ -26,36 +50,39 @@ export function post(pool: Dispatcher, o: PostOptions): Promise<Answer> {
     const { signal } = o;
     if (signal?.aborted) return reject(signal.reason);
     let abort: ((reason: unknown) => void) | undefined;
-    const onAbort = () => abort?.(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const done = () => signal?.removeEventListener('abort', onAbort);
+    const done = signal ? onAbort(signal, (reason) => abort?.(reason)) : () => {};
     let status = 0;
     let headers: Answer['headers'] = {};
     const chunks: Buffer[] = [];
-    pool.dispatch(
-      { method: 'POST', path: '/', headers: o.headers, body: o.body, headersTimeout: o.headersTimeout, bodyTimeout: o.bodyTimeout },
-      {
-        onRequestStart(controller) {
-          abort = (reason) => controller.abort(reason instanceof Error ? reason : new Error(String(reason)));
-          if (signal?.aborted) onAbort();
+    try {
+      pool.dispatch(
+        { method: 'POST', path: '/', headers: o.headers, body: o.body, headersTimeout: o.headersTimeout, bodyTimeout: o.bodyTimeout },
+        {
+          onRequestStart(controller) {
+            abort = (reason) => controller.abort(reason instanceof Error ? reason : new Error(String(reason)));
+            if (signal?.aborted) abort(signal.reason);
+          },
+          onResponseStart(_controller, statusCode, responseHeaders) {
+            status = statusCode;
+            headers = responseHeaders as Answer['headers'];
+          },
+          onResponseData(_controller, chunk) {
+            chunks.push(chunk);
+          },
+          onResponseEnd() {
+            done();
+            const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+            resolve({ status, headers, text });
+          },
+          onResponseError(_controller, err) {
+            done();
+            reject(err);
+          },
         },
-        onResponseStart(_controller, statusCode, responseHeaders) {
-          status = statusCode;
-          headers = responseHeaders as Answer['headers'];
-        },
-        onResponseData(_controller, chunk) {
-          chunks.push(chunk);
-        },
-        onResponseEnd() {
-          done();
-          const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
-          resolve({ status, headers, text });
-        },
-        onResponseError(_controller, err) {
-          done();
-          reject(err);
-        },
-      },
-    );
+      );
+    } catch (err) {
+      done();
+      reject(err);
+    }
   });
 }

@@ -7,8 +7,7 @@ const VERSION_RE = /^(\d{1,3})(?:\.(\d{1,3}))?(?:\.(\d{1,3}))?$/;
 export function encodeAppVersion(text: string): number | undefined {
   const m = VERSION_RE.exec(text);
   if (!m) return undefined;
-  const [major, minor, patch] = [m[1], m[2], m[3]].map((p) => Number(p ?? 0)) as [number, number, number];
-  return major * 1_000_000 + minor * 1_000 + patch;
+  return Number(m[1]) * 1_000_000 + Number(m[2] ?? 0) * 1_000 + Number(m[3] ?? 0);
 }
 
 /** The inverse of encodeAppVersion, always in "major.minor.patch" form. */
