@@ -115,7 +115,7 @@ function subkeys(keyring: Keyring): (version: number) => KeyObject | undefined {
   };
 }
 
-/** Random bytes fetched for many nonces at once: `randomBytes(12)` costs ~9 µs per call, a 4 KB fill about the same. */
+/** Random bytes fetched for many nonces at once: `randomBytes(12)` costs ~6 µs per call, a 4 KB fill about the same. */
 let noncePool = Buffer.alloc(0);
 let nonceAt = 0;
 

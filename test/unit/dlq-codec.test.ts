@@ -71,6 +71,14 @@ describe('dead-letter codec: encrypted bodies', () => {
     expect(encode().body).not.toBe(encode().body);
   });
 
+  it('never repeats a nonce across the pool its nonces are drawn from (1,000 dead letters: the pool refills twice), and each decrypts', () => {
+    const bodies = Array.from({ length: 1000 }, () => encode().body);
+    const nonces = bodies.map((b) => Buffer.from(b.split('.').pop() ?? '', 'base64url').subarray(0, 12).toString('hex'));
+    expect(nonces.every((n) => n.length === 24)).toBe(true);
+    expect(new Set(nonces).size).toBe(1000);
+    for (const body of bodies) expect(createDeadLetterDecoder(v1)({ body }).body).toBe(event);
+  });
+
   it('round-trips bodies of every kind exactly: empty, non-Latin, astral, control characters, 1 MB', () => {
     const bodies = ['', ' ', '{"a":"\u00e9\u4e2d\u{1F600}"}', 'line1\r\nline2\ttab', `[${Array.from({ length: 6000 }, () => event).join(',')}]`, 'x'];
     const decode = createDeadLetterDecoder(v1);
