@@ -144,7 +144,7 @@ export function evaluateTargets(cells: Cells, emptyDrainMs: number): Target[] {
     target('CPU per message, drain siv', at.siv?.cpuUsPerMsg ?? NaN, '<=', 60, 'µs', where),
     target('drain siv ÷ drain hmac, active span', ratio(at.siv?.activeRate, at.hmac?.activeRate), '>=', 0.85, '×', where),
     target('peak RSS, drain (worst of hmac, siv)', worst([at.hmac?.peakRssMb, at.siv?.peakRssMb]), '<=', 150, 'MB', where),
-    target('peak RSS flat: largest N ÷ next size down', flat, '<=', 1.15, '×', ns.length > 1 ? `N = ${from.toLocaleString('en-US')} → ${top.toLocaleString('en-US')}` : 'needs two sizes'),
+    target('peak RSS flat: largest N ÷ next size down', flat, '<=', 1.15, '×', ns.length > 1 ? `N = ${from.toLocaleString('en-US')} → ${top.toLocaleString('en-US')}${top === TARGET_N ? '' : ' (provisional)'}` : 'needs two sizes'),
     target('empty-queue drain, wall (median)', emptyDrainMs / 1000, '<=', 0.6, 's', 'spawn to exit'),
     target('drain on a TTY ÷ without, active span', ratio(at.tty?.activeRate, at.hmac?.activeRate), '>=', 0.9, '×', where),
   ];

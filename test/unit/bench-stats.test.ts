@@ -61,6 +61,7 @@ describe('bench: targets', () => {
     expect(byLabel['peak RSS flat: largest N ÷ next size down']?.met).toBe(false);
     expect(byLabel['empty-queue drain, wall (median)']?.met).toBe(false);
     expect(byLabel['drain hmac ÷ raw limit (a), active span']?.where).toMatch(/provisional/);
+    expect(byLabel['peak RSS flat: largest N ÷ next size down']?.where).toBe('N = 5,000 → 20,000 (provisional)');
   });
 
   it('judges RSS flatness from the next size down: a short run with a lower peak (warm-up) passes, growth from 50,000 to 200,000 does not', () => {
