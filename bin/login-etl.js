@@ -23,12 +23,12 @@ const v8Default = (given, flag) => {
   if (!process.execArgv.some((a) => given.test(a))) setFlagsFromString(flag);
 };
 // Grow the heap by at most 75% after each full GC instead of up to 300%: at full speed this holds peak RSS
-// near 130 MB rather than 150–170 MB, at no measured cost in throughput (README, Performance).
+// near 130 MB rather than 150–170 MB, at no measured cost in throughput (docs/performance.md).
 v8Default(/heap[-_]growing[-_]percent/, '--heap-growing-percent=75');
 // undici parses HTTP with llhttp (WebAssembly). V8 would recompile its large parser function with TurboFan
 // after the first requests: ~0.2 s of CPU and ~36 MB of memory on a background thread, which process exit also
 // waits for. Liftoff's code alone is enough for the responses SQS sends: 20–28% less CPU for a 2,000-message
-// drain, and none lost at 200,000 (README, Performance).
+// drain, and none lost at 200,000 (docs/performance.md).
 v8Default(/liftoff|wasm[-_]tier/, '--liftoff-only');
 const { main } = await import('../dist/bundle/main.js');
 process.exit(await main(process.argv));

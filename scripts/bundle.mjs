@@ -1,7 +1,7 @@
 // Bundles the CLI (dist/cli/main.js and the signal handlers bin/login-etl.js installs first) into
 // dist/bundle/, which bin/login-etl.js runs. Node's module loader resolves, reads and compiles about 340
 // files otherwise (undici alone 112), about a third of the CPU of a `drain` of an empty queue
-// (README, Performance). dist/ keeps the unbundled modules for the Lambda handler (`login-etl/lambda`).
+// (docs/performance.md). dist/ keeps the unbundled modules for the Lambda handler (`login-etl/lambda`).
 //
 // dist/bundle/ sits as deep as dist/cli/, so paths relative to a module (../../sql/, ../../package.json)
 // still resolve. Left outside: what is loaded on demand by name or finds files next to itself.

@@ -12,7 +12,7 @@ const quoted = (v: string | number | null): string => {
  * A one-dimensional PostgreSQL array literal, `{"a","b",NULL}`: the same text node-postgres's `prepareValue`
  * writes for a JS array of strings, numbers and nulls (every element quoted, `"` and `\` escaped), built with
  * one `join` instead of a string concatenation and two regex replaces per element. The write path sends eight
- * of these per batch; node-postgres's builder allocated ~1.7 KB per row for them (README, Performance).
+ * of these per batch; node-postgres's builder allocated ~1.7 KB per row for them (docs/performance.md).
  * test/unit/arrayLiteral.test.ts pins it to node-postgres's output.
  */
 export function arrayLiteral(values: readonly (string | number | null)[]): string {

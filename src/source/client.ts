@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-// The Pool module alone, not undici's index: ~45 ms less CPU at every start (README, Performance).
+// The Pool module alone, not undici's index: ~45 ms less CPU at every start (docs/performance.md).
 import Pool from 'undici/lib/dispatcher/pool.js';
 import type { Env } from '../config/load.js';
 import { credentialProvider, type CredentialProvider } from './credentials.js';
