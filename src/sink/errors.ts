@@ -145,13 +145,14 @@ export function describePgError(err: unknown, target: PgTarget): string {
   if (err instanceof LoginEtlError) return err.message;
   const state = sqlState(err);
   const where = targetText(target);
+  const urlFrom = target.urlFrom ?? 'DATABASE_URL';
   switch (state) {
     case '28P01':
       return `PostgreSQL rejected the password for user "${target.user}" at ${where}; check ${target.passwordFrom ?? 'DATABASE_URL or PGPASSWORD'}`;
     case '28000':
       return `PostgreSQL refused user "${target.user}" at ${where} (no such role, no pg_hba.conf entry, or a TLS requirement of the server)`;
     case '3D000':
-      return `database "${target.database}" does not exist at ${where}; check ${target.urlFrom ?? 'DATABASE_URL'}`;
+      return `database "${target.database}" does not exist at ${where}; check ${urlFrom}`;
     case '42P01':
       return `a table or view is missing at ${where}; run \`login-etl init-db\``;
     case '42501': {
@@ -165,7 +166,7 @@ export function describePgError(err: unknown, target: PgTarget): string {
       return `PostgreSQL at ${where} has no connection slot free (SQLSTATE 53300): the server's max_connections, or a CONNECTION LIMIT on user "${target.user}" or database "${target.database}", is reached`;
     case undefined: {
       const code = codeOf(err);
-      if (code && NET_CODES.has(code)) return `cannot reach PostgreSQL at ${where} (${code}); is it running? Check ${target.urlFrom ?? 'DATABASE_URL'}`;
+      if (code && NET_CODES.has(code)) return `cannot reach PostgreSQL at ${where} (${code}); is it running? Check ${urlFrom}`;
       if (isCertError(err)) {
         return code === 'ERR_TLS_CERT_ALTNAME_INVALID'
           ? `the TLS certificate of PostgreSQL at ${where} does not name "${target.host}" (${code}); connect by a host name the certificate lists, or fix the certificate (docs/operations.md, TLS)`
@@ -178,7 +179,7 @@ export function describePgError(err: unknown, target: PgTarget): string {
       }
       // A failure of the connection itself, without a SQLSTATE: node-postgres's connect timeout, a dropped connection.
       const msg = err instanceof Error ? err.message : String(err);
-      return `PostgreSQL at ${where}: ${msg}; is the server up and reachable there? Check ${target.urlFrom ?? 'DATABASE_URL'} (host, port, sslmode)`;
+      return `PostgreSQL at ${where}: ${msg}; is the server up and reachable there? Check ${urlFrom} (host, port, sslmode)`;
     }
     default: {
       const e = err as { message?: string; constraint?: string };

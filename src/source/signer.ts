@@ -26,7 +26,7 @@ const ALGORITHM = 'AWS4-HMAC-SHA256';
 
 let stamped = { second: Number.NaN, stamp: '' };
 
-/** `20150830T123600Z`: SigV4's basic ISO 8601 form, formatted once per second (the regex costs ~3 µs per request). */
+/** `20150830T123600Z`: SigV4's basic ISO 8601 form, formatted once per second (the regex costs ~0.7 µs per request). */
 function amzDate(d: Date): string {
   const second = Math.floor(d.getTime() / 1000);
   if (second !== stamped.second) stamped = { second, stamp: d.toISOString().replace(/[-:]|\.\d{3}/g, '') };
