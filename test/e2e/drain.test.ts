@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SqsClient } from '../../src/source/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +105,22 @@ describe('login-etl drain (CLI subprocess)', () => {
     expect(lastJson(r.stdout)).toMatchObject({ received: 5, written: 5, complete: true });
     const line = r.stderr.split('\n').find((l) => l.includes('"inFlight":5'));
     expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 30, msg: expect.stringMatching(/^nothing visible on the queue, but 5 messages are in flight .*: waiting for them$/) as unknown as string });
+  });
+
+  it("with static keys in its environment, starts without Node's fetch or the SDK's credential chain (~100 ms of every start)", async () => {
+    const dir = tempDir('modules-');
+    const recorder = join(dir, 'recorder.mjs');
+    const out = join(dir, 'loaded.json');
+    writeFileSync(
+      recorder,
+      `import { createRequire } from 'node:module'; import { readFileSync, writeFileSync } from 'node:fs';
+       process.on('exit', () => writeFileSync(${JSON.stringify(out)}, JSON.stringify([...process.moduleLoadList, ...Object.keys(createRequire(import.meta.url).cache)])));`,
+    );
+    const r = await runCli(['drain', '--json'], { ...env, AWS_ACCESS_KEY_ID: 'AKIDSTATIC', AWS_SECRET_ACCESS_KEY: 'static-secret', NODE_OPTIONS: `--import ${recorder}` });
+    expect(r.code, r.stderr).toBe(0);
+    const loaded = JSON.parse(readFileSync(out, 'utf8')) as string[];
+    expect(loaded).toContain('NativeModule net');
+    expect(loaded.filter((m) => m.includes('internal/deps/undici') || m.includes('@aws-sdk/credential-provider'))).toEqual([]);
   });
 
   it('works against the endpoint given explicitly, with the SDK variables', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cachedCredentials, credentialProvider, credentialsConfigured, DUMMY_CREDENTIALS, type Credentials } from '../../src/source/credentials.js';
+import { cachedCredentials, credentialProvider, credentialsConfigured, DUMMY_CREDENTIALS, keysFromEnv, type Credentials } from '../../src/source/credentials.js';
 import { regionOfHost, resolveSqsEndpoint, resolveTarget } from '../../src/source/endpoint.js';
 
 const MIN = 60_000;
@@ -75,6 +75,22 @@ describe('where credentials come from', () => {
   it('a non-AWS endpoint with nothing configured gets dummy credentials, without loading the SDK chain', async () => {
     expect(credentialsConfigured({})).toBe(false);
     expect(await credentialProvider({}, false)()).toBe(DUMMY_CREDENTIALS);
+  });
+
+  it("static keys are read from the environment given, as the SDK chain's first link reads them", async () => {
+    const env = { AWS_ACCESS_KEY_ID: 'AKIDENV', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'token', AWS_CREDENTIAL_EXPIRATION: '2030-01-02T03:04:05Z' };
+    expect(keysFromEnv(env)).toEqual({ accessKeyId: 'AKIDENV', secretAccessKey: 'secret', sessionToken: 'token', expiration: new Date('2030-01-02T03:04:05Z') });
+    expect(keysFromEnv({ AWS_ACCESS_KEY_ID: 'AKIDENV', AWS_SECRET_ACCESS_KEY: 'secret' })).toEqual({ accessKeyId: 'AKIDENV', secretAccessKey: 'secret' });
+    // Not process.env: the chain would read that one instead.
+    expect(process.env.AWS_ACCESS_KEY_ID).not.toBe('AKIDENV');
+    expect(await credentialProvider(env, true)()).toMatchObject({ accessKeyId: 'AKIDENV', sessionToken: 'token' });
+  });
+
+  it('half a key pair, or AWS_PROFILE beside the keys (the chain then skips them), leaves it to the chain', () => {
+    expect(keysFromEnv({ AWS_ACCESS_KEY_ID: 'AKIDENV' })).toBeUndefined();
+    expect(keysFromEnv({ AWS_SECRET_ACCESS_KEY: 'secret' })).toBeUndefined();
+    expect(keysFromEnv({ AWS_ACCESS_KEY_ID: 'AKIDENV', AWS_SECRET_ACCESS_KEY: 'secret', AWS_PROFILE: 'dev' })).toBeUndefined();
+    expect(keysFromEnv({ AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: 'secret' })).toBeUndefined();
   });
 
   it('keys, a profile, a web identity or a container role count as configured', () => {
