@@ -159,6 +159,10 @@ describe('dead letters without raw PII (DLQ_BODY=encrypted, the default)', () =>
     for (const v of raw) expect(readFileSync(auditFile, 'utf8') + revealed.stderr, v).not.toContain(v);
     const json = JSON.parse((await runCli(['dlq', 'show', bad?.id ?? '', '--reveal', '--json'], env)).stdout) as Record<string, unknown>;
     expect(json).toMatchObject({ id: bad?.id, reason: 'invalid_json', body: PII_REJECTS[3], revealed: true });
+    expect(json).not.toHaveProperty('bodyNote');
+    const maskedJson = JSON.parse((await runCli(['dlq', 'show', bad?.id ?? '', '--json'], env)).stdout) as Record<string, unknown>;
+    expect(maskedJson).toMatchObject({ id: bad?.id, body: null, bodyNote: expect.stringMatching(/^not shown: not JSON/) as unknown as string });
+    expect(maskedJson).not.toHaveProperty('revealed');
 
     const missing = await runCli(['dlq', 'show', 'no-such-id'], env);
     expect(missing.code).toBe(1);

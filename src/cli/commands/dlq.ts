@@ -226,8 +226,9 @@ function showCommand(dlq: Command): void {
 
 function print(e: DeadLetterEntry, opts: { reveal?: boolean; json?: boolean }, label: GroupLabel): void {
   if (opts.json) {
-    const base = entryJson(e, Number.MAX_SAFE_INTEGER, label);
-    const body = opts.reveal ? { body: e.original, revealed: true } : { body: e.masked?.ok ? e.masked.value : null };
+    const { bodyNote, ...base } = entryJson(e, Number.MAX_SAFE_INTEGER, label);
+    // Revealed, the body was read: the listing's note on why it is not shown does not apply.
+    const body = opts.reveal ? { body: e.original, revealed: true } : { body: e.masked?.ok ? e.masked.value : null, ...(bodyNote ? { bodyNote } : {}) };
     process.stdout.write(`${safeJson({ ...base, ...body, bodyTruncated: false })}\n`);
     return;
   }
