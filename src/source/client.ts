@@ -83,7 +83,7 @@ export function createSqsClient(s: SqsClientSettings, env: Env = process.env, o:
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const url = new URL(target.origin);
   const pool = new Pool(target.origin, { connections: o.connections ?? 24, connectTimeout: timeoutMs, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-  const sign = createSigner({ service: 'sqs', region: target.region, credentials: o.credentials ?? credentialProvider(env, target.aws) });
+  const sign = createSigner({ service: 'sqs', region: target.region, credentials: o.credentials ?? credentialProvider(env, target.aws, o.log ? (m) => o.log?.warn(m) : undefined) });
 
   async function call<T>(action: SqsAction, input: object, co: CallOptions = {}): Promise<T> {
     const body = JSON.stringify(input);

@@ -16,11 +16,12 @@ export type CredentialProvider = () => Promise<Credentials>;
 /** Local emulators accept any signature; LocalStack reads the account from the access key id. */
 export const DUMMY_CREDENTIALS: Credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
-/** Whether the environment names a credential source the SDK chain would use (keys, a profile, a web identity, a container role). */
+/** Variables naming a credential source the SDK chain would use (keys, a profile, a web identity, a container role). */
+const SOURCE_VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'] as const;
+
+/** Whether the environment names a credential source; an empty value (as docker-compose passes an unset one) names none. */
 export function credentialsConfigured(env: Env): boolean {
-  return Boolean(
-    env.AWS_ACCESS_KEY_ID ?? env.AWS_PROFILE ?? env.AWS_WEB_IDENTITY_TOKEN_FILE ?? env.AWS_CONTAINER_CREDENTIALS_FULL_URI ?? env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
-  );
+  return SOURCE_VARS.some((name) => Boolean(env[name]));
 }
 
 export interface CacheOptions {
@@ -78,15 +79,16 @@ export function keysFromEnv(env: Env): Credentials | undefined {
  * now, cached and refreshed.
  * No credentials from any source is a ConfigError naming the ways to provide them.
  */
-export function credentialProvider(env: Env, awsEndpoint: boolean): CredentialProvider {
+export function credentialProvider(env: Env, awsEndpoint: boolean, warn?: (message: string) => void): CredentialProvider {
   if (!awsEndpoint && !credentialsConfigured(env)) return () => Promise.resolve(DUMMY_CREDENTIALS);
   const keys = keysFromEnv(env);
   if (keys) return () => Promise.resolve(keys);
   let chain: CredentialProvider | undefined;
   return cachedCredentials(async () => {
     if (!chain) {
+      if (env.AWS_PROFILE && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) warn?.(PROFILE_OVER_KEYS);
       const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
-      chain = fromNodeProviderChain() as CredentialProvider;
+      chain = fromNodeProviderChain({ logger: chainLogger(warn) }) as CredentialProvider;
     }
     try {
       return await chain();
@@ -94,8 +96,27 @@ export function credentialProvider(env: Env, awsEndpoint: boolean): CredentialPr
       const name = (err as Error).name;
       if (name !== 'CredentialsProviderError' && name !== 'TokenProviderError') throw err;
       const why = (err as Error).message.split('\n')[0]?.slice(0, 200);
-      const profile = env.AWS_PROFILE ? ` (AWS_PROFILE=${env.AWS_PROFILE}: ${why})` : '';
-      throw new ConfigError(`no AWS credentials found for SQS${profile}; ${WAYS}`, 'AWS_PROFILE', { cause: err, code: SQS_ERROR_CODES.noCredentials });
+      const profile = env.AWS_PROFILE ? ` (AWS_PROFILE=${env.AWS_PROFILE}: ${why}; check that the profile exists: \`aws configure list-profiles\`)` : '';
+      throw new ConfigError(`no AWS credentials found for SQS${profile}${halfKeyPair(env)}; ${WAYS}`, 'AWS_PROFILE', { cause: err, code: SQS_ERROR_CODES.noCredentials });
     }
   });
+}
+
+const PROFILE_OVER_KEYS = 'AWS_PROFILE is set, so AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment are not used (the AWS SDK\'s rule); unset one or the other';
+
+/** The SDK chain's warnings as one line each (its "multiple credential sources" one is PROFILE_OVER_KEYS); its debug output dropped. */
+function chainLogger(warn?: (message: string) => void) {
+  const quiet = () => {};
+  const oneLine = (...args: unknown[]) => {
+    const text = args.map(String).join(' ').trim();
+    if (warn && text !== '' && !text.includes('Multiple credential sources')) warn(text.split('\n')[0] ?? text);
+  };
+  return { trace: quiet, debug: quiet, info: quiet, warn: oneLine, error: oneLine };
+}
+
+/** Which half of the key pair is missing, when only one is set (the chain then ignores both). */
+function halfKeyPair(env: Env): string {
+  const id = Boolean(env.AWS_ACCESS_KEY_ID);
+  if (env.AWS_PROFILE || id === Boolean(env.AWS_SECRET_ACCESS_KEY)) return '';
+  return id ? ' (AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not)' : ' (AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not)';
 }

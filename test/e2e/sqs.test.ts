@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SqsClient } from '../../src/source/client.js';
 import { sendBodies } from '../../src/source/send.js';
@@ -33,6 +35,34 @@ describe('login-etl and SQS (CLI subprocess)', () => {
   it('a profile that does not exist says which one, still one line', async () => {
     const r = await runCli(['doctor'], { ...noAws(), PII_KEY: TEST_KEY, DATABASE_URL: db, AWS_PROFILE: 'nope', SQS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/login-queue' });
     expect(r.stdout).toMatch(/SQS source queue\s+FAIL\s+no AWS credentials found for SQS \(AWS_PROFILE=nope: /);
+  });
+
+  it('half a key pair against AWS: the one line says which half is missing', async () => {
+    const r = await runCli(['drain'], { ...noAws(), PII_KEY: TEST_KEY, DATABASE_URL: db, AWS_SECRET_ACCESS_KEY: 'secret', SQS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/login-queue' });
+    expect(r.code, r.stderr).toBe(2);
+    expect(oneLine(r.stderr)).toEqual([expect.stringMatching(/^login-etl: no AWS credentials found for SQS \(AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not\); set AWS_ACCESS_KEY_ID and/) as unknown as string]);
+  });
+
+  it("AWS_PROFILE beside keys in the environment: the profile's keys sign, with one warning line (not the SDK's nine)", async () => {
+    const { queueUrl } = await freshQueues(sqs);
+    await sendBodies(sqs, queueUrl, uniqueBodies(3, 'profile'));
+    const home = tempDir('home-');
+    mkdirSync(join(home, '.aws'));
+    writeFileSync(join(home, '.aws', 'credentials'), '[etl]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret\n');
+    const proxy = await faultProxy(sqsEndpoint());
+    try {
+      const r = await runCli(['drain', '--json'], { HOME: home, AWS_EC2_METADATA_DISABLED: 'true', AWS_PROFILE: 'etl', AWS_ACCESS_KEY_ID: 'AKIDENV', AWS_SECRET_ACCESS_KEY: 'env-secret', PII_KEY: TEST_KEY, DATABASE_URL: db, SQS_QUEUE_URL: queueUrl, AWS_ENDPOINT_URL_SQS: proxy.url });
+      expect(r.code, r.stderr).toBe(0);
+      expect(lastJson(r.stdout)).toMatchObject({ received: 3, written: 3 });
+      expect(proxy.seen.length).toBeGreaterThan(0);
+      expect(proxy.seen.every((q) => q.authorization.includes('Credential=AKIDPROFILE/'))).toBe(true);
+      const warnings = r.stderr.split('\n').filter((l) => l.includes('AWS_PROFILE'));
+      expect(warnings).toHaveLength(1);
+      expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({ level: 40, msg: expect.stringMatching(/^AWS_PROFILE is set, so AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment are not used/) as unknown as string });
+      expect(r.stderr).not.toContain('Multiple credential sources');
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("a queue URL in another region than AWS_REGION: requests are signed for the URL's region, and the drain works", async () => {

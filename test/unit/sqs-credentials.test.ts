@@ -93,6 +93,12 @@ describe('where credentials come from', () => {
     expect(keysFromEnv({ AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: 'secret' })).toBeUndefined();
   });
 
+  it('an empty variable (as docker-compose passes an unset one) names no source; half a key pair does', () => {
+    expect(credentialsConfigured({ AWS_ACCESS_KEY_ID: '', AWS_PROFILE: 'dev' })).toBe(true);
+    expect(credentialsConfigured({ AWS_ACCESS_KEY_ID: '', AWS_PROFILE: '' })).toBe(false);
+    expect(credentialsConfigured({ AWS_SECRET_ACCESS_KEY: 'secret' })).toBe(true);
+  });
+
   it('keys, a profile, a web identity or a container role count as configured', () => {
     for (const env of [{ AWS_ACCESS_KEY_ID: 'x' }, { AWS_PROFILE: 'dev' }, { AWS_WEB_IDENTITY_TOKEN_FILE: '/t' }, { AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://x' }, { AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2' }]) {
       expect(credentialsConfigured(env)).toBe(true);
