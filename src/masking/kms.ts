@@ -2,6 +2,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import { ConfigError } from '../config/errors.js';
 import type { Env } from '../config/load.js';
 import { LoginEtlError } from '../errors.js';
+import { credentialsConfigured, DUMMY_CREDENTIALS } from '../source/credentials.js';
 import { weakKeyReason } from './keys.js';
 
 /**
@@ -85,13 +86,12 @@ export async function createKmsClient(region: string, env: Env = process.env): P
   const ignore = env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true';
   const endpoint = ignore ? undefined : (env.AWS_ENDPOINT_URL_KMS || env.AWS_ENDPOINT_URL) || undefined;
   const local = endpoint !== undefined && URL.canParse(endpoint) && !AWS_HOST.test(new URL(endpoint).hostname);
-  const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID ?? env.AWS_PROFILE ?? env.AWS_WEB_IDENTITY_TOKEN_FILE ?? env.AWS_CONTAINER_CREDENTIALS_FULL_URI ?? env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI);
   return new KMSClient({
     region,
     maxAttempts: 3,
     // A black-holed endpoint must not hang start-up.
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 10_000 },
-    ...(local && !hasCredentials ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {}),
+    ...(local && !credentialsConfigured(env) ? { credentials: DUMMY_CREDENTIALS } : {}),
   });
 }
 
