@@ -39,6 +39,11 @@ export interface Cell {
   wholeRate: number;
   cpuUsPerMsg: number;
   serverCpuUsPerMsg: number;
+  /**
+   * The endpoint's CPU over the active span, median: the share of fauxqs's time this column kept it busy. Unlike
+   * msg/s it does not move with the emulator's own cost per message, which swings by ±20% from round to round.
+   */
+  serverBusy: number;
   /** Highest peak RSS of the runs. */
   peakRssMb: number;
   activeRates: number[];
@@ -62,6 +67,7 @@ export function summarize(runs: readonly Run[]): Cell {
     wholeRate: median(runs.map((r) => n / (r.wallMs / 1000))),
     cpuUsPerMsg: median(runs.map((r) => r.cpuUs / n)),
     serverCpuUsPerMsg: median(runs.map((r) => r.serverCpuUs / n)),
+    serverBusy: median(runs.map((r) => r.serverCpuUs / 1000 / r.activeMs)),
     peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
     activeRates: runs.map((r) => Math.round(n / (r.activeMs / 1000))),
     ...(runs.some((r) => r.endMs !== undefined)

@@ -24,8 +24,18 @@ describe('bench: medians and summaries', () => {
     expect(c.wholeRate).toBe(500);
     expect(c.cpuUsPerMsg).toBe(50);
     expect(c.serverCpuUsPerMsg).toBe(10);
+    expect(c.serverBusy).toBeCloseTo(0.02); // fauxqs's 10 ms of CPU over 500, 250 and 1,000 ms: 0.02, 0.04, 0.01
     expect(c.peakRssMb).toBe(120);
     expect(c.activeRates).toEqual([2000, 4000, 1000]);
+  });
+
+  it('keeps how busy a column kept the endpoint apart from the endpoint\'s own speed', () => {
+    // The same client against an emulator twice as slow per message: half the msg/s, the endpoint as busy.
+    const fast = summarize([run({ activeMs: 1000, serverCpuUs: 900_000 })]);
+    const slow = summarize([run({ activeMs: 2000, serverCpuUs: 1_800_000 })]);
+    expect(slow.activeRate / fast.activeRate).toBe(0.5);
+    expect(slow.serverBusy).toBeCloseTo(0.9);
+    expect(slow.serverBusy).toBeCloseTo(fast.serverBusy);
   });
 
   it('groups runs by N and column', () => {
