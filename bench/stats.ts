@@ -47,6 +47,8 @@ export interface Cell {
   /** Highest peak RSS of the runs. */
   peakRssMb: number;
   activeRates: number[];
+  /** fauxqs's CPU µs per message in each run. */
+  serverCpuUsPerMsgs: number[];
   /** Drains: medians of Run.startupMs and Run.endMs. */
   startupMs?: number;
   endMs?: number;
@@ -70,6 +72,7 @@ export function summarize(runs: readonly Run[]): Cell {
     serverBusy: median(runs.map((r) => r.serverCpuUs / 1000 / r.activeMs)),
     peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
     activeRates: runs.map((r) => Math.round(n / (r.activeMs / 1000))),
+    serverCpuUsPerMsgs: runs.map((r) => r.serverCpuUs / n),
     ...(runs.some((r) => r.endMs !== undefined)
       ? { startupMs: median(runs.map((r) => r.startupMs ?? NaN)), endMs: median(runs.map((r) => r.endMs ?? NaN)) }
       : {}),
@@ -104,6 +107,22 @@ export function rotation<T>(xs: readonly T[], rep: number): T[] {
 }
 
 export const ratio = (a: number | undefined, b: number | undefined): number => (a !== undefined && b !== undefined && b > 0 ? a / b : NaN);
+
+/** A ratio of msg/s split into its two factors where fauxqs sets the pace: msg/s = busy share ÷ fauxqs's CPU per message. */
+export interface RateSplit {
+  /** The msg/s ratio (medians), as the targets judge it. */
+  rate: number;
+  /** How busy `a` kept fauxqs over how busy `b` did. */
+  busy: number;
+  /** fauxqs's CPU per message serving `b` over serving `a`: below 1 when `a` cost fauxqs more per message. */
+  cost: number;
+}
+
+export const splitRate = (a: Cell | undefined, b: Cell | undefined): RateSplit => ({
+  rate: ratio(a?.activeRate, b?.activeRate),
+  busy: ratio(a?.serverBusy, b?.serverBusy),
+  cost: ratio(b?.serverCpuUsPerMsg, a?.serverCpuUsPerMsg),
+});
 
 export interface Target {
   label: string;

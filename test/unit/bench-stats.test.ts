@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateTargets, fmt, markdownTable, median, rotation, summarize, tabulate, type Run } from '../../bench/stats.js';
+import { evaluateTargets, fmt, markdownTable, median, rotation, splitRate, summarize, tabulate, type Run } from '../../bench/stats.js';
 import { parseSqsError } from '../../bench/sqs-json.js';
 
 const run = (over: Partial<Run>): Run => ({ column: 'hmac', n: 1000, rep: 0, activeMs: 1000, wallMs: 2000, cpuUs: 50_000, peakRssMb: 100, serverCpuUs: 10_000, ...over });
@@ -36,6 +36,17 @@ describe('bench: medians and summaries', () => {
     expect(slow.activeRate / fast.activeRate).toBe(0.5);
     expect(slow.serverBusy).toBeCloseTo(0.9);
     expect(slow.serverBusy).toBeCloseTo(fast.serverBusy);
+  });
+
+  it('splits a msg/s ratio into the busy share and fauxqs\'s cost per message, whose product it is', () => {
+    const a = summarize([run({ activeMs: 1000, serverCpuUs: 900_000 })]); // 1,000 msg/s, fauxqs 90% busy at 900 µs per message
+    const b = summarize([run({ activeMs: 800, serverCpuUs: 800_000 })]); // 1,250 msg/s, fauxqs 100% busy at 800 µs per message
+    const x = splitRate(a, b);
+    expect(x.rate).toBeCloseTo(0.8);
+    expect(x.busy).toBeCloseTo(0.9);
+    expect(x.cost).toBeCloseTo(800 / 900);
+    expect(x.busy * x.cost).toBeCloseTo(x.rate);
+    expect(a.serverCpuUsPerMsgs).toEqual([900]);
   });
 
   it('groups runs by N and column', () => {
