@@ -315,11 +315,11 @@ function report(cells: Cells, naive: { rate: number } | undefined, fc: FixedCost
       return `${fmt(Math.min(...all), 0)}–${fmt(Math.max(...all), 0)} µs at N = ${fmt(n)}`;
     });
     out.push(
-      `throughput ratios split in two, where (a) kept fauxqs busy ≥ 0.9 of its active span (fauxqs then sets every column's pace, and msg/s = fauxqs's busy share ÷ its CPU µs per message): a diagnostic, not a target\n${markdownTable(
-        ['N', 'ratio', 'msg/s (judged)', '≈ busy share ratio', "× fauxqs µs/msg, the second's ÷ the first's"],
+      `throughput ratios split in two (msg/s = fauxqs's busy share ÷ its CPU µs per message), where (a) kept fauxqs busy ≥ 0.9 of its active span, so that fauxqs sets every column's pace: a diagnostic, not a target\n${markdownTable(
+        ['N', 'ratio', 'msg/s (judged)', '≈ busy share ratio', "× fauxqs µs/msg: the denominator's ÷ the numerator's"],
         rows,
         'llrrr',
-      )}\n\nThe busy share is how busy each consumer kept the endpoint. fauxqs's CPU per message moves with the VM from round to round, for every column alike (in this run, across all columns and rounds: ${spread.join('; ')}), and also rises with what a consumer costs it: its requests, and its CPU use on the same cores. A msg/s ratio carries both.`,
+      )}\n\nThe busy share is how busy each consumer kept the endpoint. fauxqs's CPU per message moves with the VM from round to round, for every column alike (in this run, across all columns and rounds: ${spread.join('; ')}), and also rises with what a consumer costs it: its requests, and its CPU use on the same cores. A msg/s ratio carries both. Both factors are ratios of medians, so their product is close to it, not equal.`,
     );
   }
   const hmacToSdk = ratio(top?.hmac?.cpuUsPerMsg, top?.sdk?.cpuUsPerMsg);
