@@ -40,8 +40,8 @@ export interface Cell {
   cpuUsPerMsg: number;
   serverCpuUsPerMsg: number;
   /**
-   * The endpoint's CPU over the active span, median: the share of fauxqs's time this column kept it busy. Unlike
-   * msg/s it does not move with the emulator's own cost per message, which swings by ±20% from round to round.
+   * The endpoint's CPU over the active span, median: the share of fauxqs's time this column kept it busy. msg/s is
+   * this ÷ fauxqs's CPU per message, which moves with the VM from round to round; this share moves far less.
    */
   serverBusy: number;
   /** Highest peak RSS of the runs. */
